@@ -1,0 +1,138 @@
+// The backward engine: topological sort of the recorded graph, then one sweep from the output
+// to the leaves — micrograd's algorithm, with tensors instead of scalars.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/node.h"
+#include "tensor/ops.h"
+
+namespace nf {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, BackwardFn fn) {
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->inputs = std::move(inputs);
+  node->backward = std::move(fn);
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+namespace {
+
+// Post-order DFS without recursion (a deep GPT graph would overflow the stack). The order holds
+// owning pointers: freeing a node's inputs during the sweep must not free nodes still to come.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      const Tensor& in = node->inputs[next++];
+      std::shared_ptr<Node> child = in.defined() ? in.grad_fn() : nullptr;
+      if (child && seen.insert(child.get()).second) stack.push_back({child, 0});
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;  // children before parents; walk it backwards
+}
+
+void accumulate(Tensor& slot, const Tensor& g) {
+  if (!slot.defined()) {
+    slot = g;
+  } else {
+    slot = add(slot, g);  // fresh tensor: `slot` may alias a tensor a closure still holds
+  }
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+  if (!root.requires_grad())
+    op_error("backward", "the tensor does not require grad (no graph to walk)");
+  Tensor seed = grad;
+  if (!seed.defined()) {
+    if (root.numel() != 1)
+      op_error("backward", "grad can be implicit only for a one-element output, got shape " +
+                               shape_str(root.shape()));
+    seed = ones(root.shape(), root.dtype(), root.device());
+  } else if (seed.shape() != root.shape()) {
+    op_error("backward", "grad shape " + shape_str(seed.shape()) + " != output shape " +
+                             shape_str(root.shape()));
+  }
+  NoGradGuard no_record;  // backward itself is not recorded
+
+  auto accumulate_leaf = [](const Tensor& leaf, const Tensor& g) {
+    TensorImpl* impl = leaf.impl();
+    if (!impl->grad) {
+      // Own the buffer: a gradient may be a view of something else (e.g. an expanded ones).
+      Tensor own = g.is_contiguous() && g.storage().use_count() == 1 ? g : g.contiguous().clone();
+      impl->grad = std::make_shared<TensorImpl>(*own.impl());
+      impl->grad->grad_fn.reset();
+      impl->grad->requires_grad = false;
+    } else {
+      Tensor(impl->grad).add_(g);
+    }
+  };
+
+  if (!root.grad_fn()) {  // backward() on a leaf: its gradient is the seed
+    accumulate_leaf(root, seed);
+    return;
+  }
+
+  std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
+  std::unordered_map<Node*, Tensor> grads;
+  grads[root.grad_fn().get()] = seed;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* node = it->get();
+    auto found = grads.find(node);
+    if (found == grads.end()) continue;  // no gradient flowed here
+    Tensor g = std::move(found->second);
+    grads.erase(found);
+    if (!node->backward)
+      op_error("backward", "graph of '" + node->name +
+                               "' was already freed; call backward(grad, retain_graph=true) "
+                               "to walk it twice");
+    std::vector<Tensor> in_grads = node->backward(g);
+    for (size_t i = 0; i < node->inputs.size() && i < in_grads.size(); ++i) {
+      const Tensor& in = node->inputs[i];
+      const Tensor& ig = in_grads[i];
+      if (!in.defined() || !ig.defined() || !in.requires_grad()) continue;
+      if (ig.shape() != in.shape())
+        op_error("backward", "'" + node->name + "' returned grad of shape " +
+                                 shape_str(ig.shape()) + " for input " + std::to_string(i) +
+                                 " of shape " + shape_str(in.shape()));
+      if (in.grad_fn()) accumulate(grads[in.grad_fn().get()], ig);
+      else accumulate_leaf(in, ig);
+    }
+    if (!retain_graph) {  // free saved tensors as soon as this node is done
+      node->backward = nullptr;
+      node->inputs.clear();
+    }
+  }
+}
+
+}  // namespace nf

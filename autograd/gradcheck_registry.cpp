@@ -1,0 +1,18 @@
+// The one place that lists every area's gradient checks. `noiseformer gradcheck` and the
+// gradcheck test suite both run exactly this list. A new module adds a register_* call here.
+#include "autograd/gradcheck.h"
+
+namespace nf {
+
+void register_tensor_gradchecks(std::vector<GradcheckCase>& cases);  // tensor/gradchecks.cpp
+
+const std::vector<GradcheckCase>& all_gradchecks() {
+  static const std::vector<GradcheckCase> cases = [] {
+    std::vector<GradcheckCase> c;
+    register_tensor_gradchecks(c);
+    return c;
+  }();
+  return cases;
+}
+
+}  // namespace nf

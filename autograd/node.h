@@ -1,0 +1,51 @@
+#pragma once
+// A Node is one recorded operation in the autograd graph: the tensors it read (its edges back
+// toward the leaves) and a closure that, given d(loss)/d(output), returns d(loss)/d(input) for
+// each input. That is all the engine needs (docs/autograd.md).
+//
+// Closures capture what backward needs. They must not capture the op's own output as a full
+// Tensor (output -> grad_fn -> closure -> output is a cycle that would leak): capture
+// `out.detach()`, which shares the data without the history.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace nf {
+
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+struct Node {
+  std::string name;
+  std::vector<Tensor> inputs;  // grads returned by `backward` line up with these
+  BackwardFn backward;
+};
+
+// ---- grad mode ---------------------------------------------------------------------------------
+bool grad_enabled();
+// RAII guard, like torch::NoGradGuard: nothing is recorded while it lives.
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+using no_grad = NoGradGuard;
+
+// True when grad mode is on and at least one input requires grad: only then do ops record.
+bool needs_grad(std::initializer_list<const Tensor*> inputs);
+bool needs_grad(const std::vector<Tensor>& inputs);
+
+// Makes `out` the output of a new node `name` over `inputs` with backward `fn`.
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, BackwardFn fn);
+
+// The engine: back-propagates `grad` (d loss / d root) through root's graph in reverse
+// topological order, accumulating into leaves' .grad(). Frees the graph unless retain_graph.
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+
+}  // namespace nf
