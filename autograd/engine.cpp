@@ -88,8 +88,11 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   auto accumulate_leaf = [](const Tensor& leaf, const Tensor& g) {
     TensorImpl* impl = leaf.impl();
     if (!impl->grad) {
-      // Own the buffer: a gradient may be a view of something else (e.g. an expanded ones).
-      Tensor own = g.is_contiguous() && g.storage().use_count() == 1 ? g : g.contiguous().clone();
+      // Own the buffer, always: `g` may be a view of something else (e.g. an expanded ones), and
+      // even a contiguous g whose storage has one owner can be a handle shared with the caller's
+      // grad argument or with pending gradients of other nodes (add passes g through unchanged);
+      // accumulating in place into it later would corrupt those.
+      Tensor own = g.device() == Device::CPU ? g.clone() : g.contiguous();
       impl->grad = std::make_shared<TensorImpl>(*own.impl());
       impl->grad->grad_fn.reset();
       impl->grad->requires_grad = false;

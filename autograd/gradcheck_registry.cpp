@@ -5,11 +5,13 @@
 namespace nf {
 
 void register_tensor_gradchecks(std::vector<GradcheckCase>& cases);  // tensor/gradchecks.cpp
+void register_model_gradchecks(std::vector<GradcheckCase>& cases);   // models/gradchecks.cpp
 
 const std::vector<GradcheckCase>& all_gradchecks() {
   static const std::vector<GradcheckCase> cases = [] {
     std::vector<GradcheckCase> c;
     register_tensor_gradchecks(c);
+    register_model_gradchecks(c);
     return c;
   }();
   return cases;

@@ -79,6 +79,80 @@ void register_tensor_gradchecks(std::vector<GradcheckCase>& c) {
         [] { return V{gc_input({2, 3, 4}, 50), gc_input({5, 4}, 51), gc_input({5}, 52)}; });
   check("linear/nobias_noncontig", [](const V& x) { return linear(x[0].transpose(0, 1), x[1]); },
         [] { return V{gc_input({3, 2, 4}, 53), gc_transposed({5, 4}, 54)}; });
+  // ---- softmax family ----
+  check("softmax/dim-1", [](const V& x) { return softmax(x[0], -1); }, [] { return V{gc_input({3, 5}, 55)}; });
+  check("softmax/dim0", [](const V& x) { return softmax(x[0], 0); }, [] { return V{gc_input({4, 3}, 56)}; });
+  check("softmax/dim1_3d_noncontiguous", [](const V& x) { return softmax(x[0], 1); },
+        [] { return V{gc_transposed({4, 3, 2}, 57)}; });
+  check("softmax/masked", [](const V& x) { return softmax(masked_fill(x[0], causal_mask(4), -1e30), -1); },
+        [] { return V{gc_input({2, 4, 4}, 58)}; });
+  check("log_softmax/dim-1", [](const V& x) { return log_softmax(x[0], -1); }, [] { return V{gc_input({3, 5}, 59)}; });
+  check("log_softmax/dim0_noncontiguous", [](const V& x) { return log_softmax(x[0], 0); },
+        [] { return V{gc_transposed({4, 3}, 60)}; });
+  check("causal_softmax/square", [](const V& x) { return causal_softmax(x[0], 0.7); }, [] { return V{gc_input({2, 4, 4}, 61)}; });
+  check("causal_softmax/tq_lt_tk", [](const V& x) { return causal_softmax(x[0], 0.5); }, [] { return V{gc_input({2, 3, 5}, 62)}; });
+  check("causal_softmax/noncontiguous", [](const V& x) { return causal_softmax(x[0].transpose(-1, -2), 1.3); },
+        [] { return V{gc_input({2, 4, 4}, 63)}; });
+  check("causal_softmax/single_query", [](const V& x) { return causal_softmax(x[0], 2.0); }, [] { return V{gc_input({3, 1, 4}, 64)}; });
+  // ---- cross-entropy ----
+  check("cross_entropy", [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({2, 0, 4, 4}, {4})); },
+        [] { return V{gc_input({4, 5}, 65)}; });
+  check("cross_entropy/ignore_index",
+        [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({2, -100, 0, -100, 3}, {5}), -100); },
+        [] { return V{gc_input({5, 4}, 66)}; });
+  check("cross_entropy/noncontiguous", [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({1, 3, 0}, {3}), 3); },
+        [] { return V{gc_transposed({3, 4}, 67)}; });
+  // ---- normalisations ----
+  check("layer_norm/weight_bias", [](const V& x) { return layer_norm(x[0], x[1], x[2], 1e-5); },
+        [] { return V{gc_input({2, 3, 5}, 68), gc_input({5}, 69), gc_input({5}, 70)}; });
+  check("layer_norm/no_affine", [](const V& x) { return layer_norm(x[0], Tensor(), Tensor(), 1e-5); },
+        [] { return V{gc_input({4, 6}, 71)}; });
+  check("layer_norm/weight_only_noncontiguous", [](const V& x) { return layer_norm(x[0], x[1], Tensor(), 1e-3); },
+        [] { return V{gc_transposed({3, 5}, 72), gc_input({5}, 73)}; });
+  check("layer_norm/large_rows", [](const V& x) { return layer_norm(x[0], x[1], x[2], 1e-5); },
+        [] { return V{gc_input({70, 3}, 74), gc_input({3}, 75), gc_input({3}, 76)}; });
+  check("rms_norm/weight", [](const V& x) { return rms_norm(x[0], x[1], 1e-5); },
+        [] { return V{gc_input({2, 3, 5}, 77), gc_input({5}, 78)}; });
+  check("rms_norm/no_weight_noncontiguous", [](const V& x) { return rms_norm(x[0], Tensor(), 1e-5); },
+        [] { return V{gc_transposed({4, 6}, 79)}; });
+  // ---- embedding / dropout ----
+  check("embedding/repeated_ids", [](const V& x) { return embedding(x[0], from_vector<int64_t>({3, 1, 3, 0, 3, 1}, {2, 3})); },
+        [] { return V{gc_input({5, 4}, 80)}; });
+  check("embedding/noncontiguous", [](const V& x) { return embedding(x[0], from_vector<int64_t>({2, 2, 0}, {3})); },
+        [] { return V{gc_transposed({3, 4}, 81)}; });
+  check("dropout", [](const V& x) { Generator gen(1234); return dropout(x[0], 0.4, true, gen); },
+        [] { return V{gc_input({4, 5}, 82)}; });
+  check("dropout/noncontiguous", [](const V& x) { Generator gen(99); return dropout(x[0], 0.25, true, gen); },
+        [] { return V{gc_transposed({5, 4}, 83)}; });
+  check("dropout/eval_identity", [](const V& x) { Generator gen(5); return mul(dropout(x[0], 0.5, false, gen), 2.0); },
+        [] { return V{gc_input({6}, 84)}; });
+  // ---- shape ----
+  check("concat/dim0", [](const V& x) { return concat({x[0], x[1]}, 0); },
+        [] { return V{gc_input({2, 3}, 85), gc_input({1, 3}, 86)}; });
+  check("concat/dim-1_noncontiguous", [](const V& x) { return concat({x[0], x[1], x[2]}, -1); },
+        [] { return V{gc_transposed({3, 2}, 87), gc_input({3, 4}, 88), gc_input({3, 1}, 89)}; });
+  check("split/sizes", [](const V& x) {
+          std::vector<Tensor> p = split(x[0], {1, 3, 2}, 1);
+          return concat({mul(p[0], 2.0), exp(p[1]), mul(p[2], p[2])}, 1);
+        }, [] { return V{gc_input({3, 6}, 90)}; });
+  check("split/size", [](const V& x) {
+          std::vector<Tensor> p = split(x[0], 2, 0);  // parts of 2, 2, 1
+          return add(mul(p[0], p[1]), p[2]);
+        }, [] { return V{gc_transposed({5, 3}, 91)}; });
+  check("stack/dim0", [](const V& x) { return stack({x[0], x[1]}, 0); },
+        [] { return V{gc_input({2, 3}, 92), gc_input({2, 3}, 93)}; });
+  check("stack/dim-1_noncontiguous", [](const V& x) { return stack({x[0], mul(x[1], x[1]), x[0]}, -1); },
+        [] { return V{gc_transposed({3, 4}, 94), gc_input({3, 4}, 95)}; });
+  check("masked_fill/broadcast", [](const V& x) {
+          return masked_fill(x[0], from_vector<int64_t>({1, 0, 0, 1}, {4}).to(DType::Bool), -2.0);
+        }, [] { return V{gc_input({3, 4}, 96)}; });
+  check("masked_fill/noncontiguous", [](const V& x) { return masked_fill(x[0], causal_mask(4), 0.5); },
+        [] { return V{gc_transposed({4, 4}, 97)}; });
+  check("where/broadcast", [](const V& x) {
+          return where(from_vector<int64_t>({1, 0, 1, 0, 0, 1}, {2, 1, 3}).to(DType::Bool), x[0], x[1]);
+        }, [] { return V{gc_input({4, 1}, 98), gc_input({2, 4, 3}, 99)}; });
+  check("where/noncontiguous", [](const V& x) { return where(causal_mask(3), x[0], x[1]); },
+        [] { return V{gc_transposed({3, 3}, 100), gc_input({3}, 101)}; });
 }
 
 }  // namespace nf

@@ -1,0 +1,197 @@
+#include "models/gpt.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "autograd/node.h"
+
+namespace nf {
+
+Block::Block(const GPTConfig& cfg, int64_t layer, Generator& gen) {
+  ln_1 = register_module("ln_1", std::make_shared<LayerNorm>(cfg.n_embd, cfg.bias));
+  attn = register_module("attn", make_attention(cfg, layer, gen));
+  ln_2 = register_module("ln_2", std::make_shared<LayerNorm>(cfg.n_embd, cfg.bias));
+  mlp = register_module("mlp", std::make_shared<MLP>(cfg.n_embd, cfg.bias, cfg.dropout, cfg.n_layer, gen));
+}
+
+Tensor Block::forward(const Tensor& x, Generator& gen) {
+  Tensor h = add(x, attn->forward(ln_1->forward(x), gen));
+  return add(h, mlp->forward(ln_2->forward(h), gen));
+}
+
+Tensor Block::forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) {
+  Tensor h = add(x, attn->forward_step(ln_1->forward(x), pos, cache, gen));
+  return add(h, mlp->forward(ln_2->forward(h), gen));
+}
+
+namespace {
+// A named container module, so parameter names come out as "transformer.h.3.…".
+class Container : public Module {};
+}  // namespace
+
+GPT::GPT(const GPTConfig& cfg, uint64_t seed) : rng(seed ^ 0x5eedULL), cfg_(cfg) {
+  cfg_.validate();
+  Generator init(seed);
+  auto transformer = register_module("transformer", std::make_shared<Container>());
+  wte = transformer->register_module("wte", std::make_shared<Embedding>(cfg.vocab_size, cfg.n_embd, init));
+  wpe = transformer->register_module("wpe", std::make_shared<Embedding>(cfg.block_size, cfg.n_embd, init));
+  auto h = transformer->register_module("h", std::make_shared<Container>());
+  for (int64_t l = 0; l < cfg.n_layer; ++l)
+    blocks.push_back(h->register_module(std::to_string(l), std::make_shared<Block>(cfg, l, init)));
+  ln_f = transformer->register_module("ln_f", std::make_shared<LayerNorm>(cfg.n_embd, cfg.bias));
+}
+
+Tensor GPT::head(const Tensor& x) const {
+  return linear(ln_f->forward(x), wte->weight);  // lm_head tied to wte: logits = x · wteᵀ
+}
+
+GPTOutput GPT::forward(const Tensor& idx, const Tensor& targets) {
+  if (idx.dim() != 2 || idx.dtype() != DType::I64) throw std::invalid_argument("GPT.forward: idx must be int64 (B, T)");
+  const int64_t B = idx.size(0), T = idx.size(1);
+  if (T > cfg_.block_size)
+    throw std::invalid_argument("GPT.forward: sequence length " + std::to_string(T) + " exceeds block_size " +
+                                std::to_string(cfg_.block_size));
+  Tensor x = add(wte->forward(idx), wpe->forward(arange(T)));  // (B,T,C) + (T,C)
+  for (auto& b : blocks) x = b->forward(x, rng);
+  GPTOutput out;
+  out.logits = head(x);
+  if (!targets.defined()) return out;
+  out.ce = cross_entropy(out.logits.view({B * T, cfg_.vocab_size}), targets.reshape({B * T}), -1);
+  out.loss = out.ce;
+  if (is_noise(cfg_.attention)) {
+    // β · mean over every noise parameter entry of KL(N(μ,σ²) ‖ N(0,1))
+    Tensor kl_total;
+    int64_t count = 0;
+    for (auto& b : blocks) {
+      kl_total = kl_total.defined() ? add(kl_total, b->attn->kl_sum()) : b->attn->kl_sum();
+      count += b->attn->kl_count();
+    }
+    out.kl = mul(kl_total, 1.0 / static_cast<double>(count));
+    out.loss = add(out.loss, mul(out.kl, cfg_.kl_weight));
+  }
+  if (cfg_.attention == "selective" && cfg_.selective_mem_weight > 0 && is_training()) {
+    for (auto& b : blocks) {
+      Tensor m = b->attn->mem_loss();
+      if (m.defined()) out.mem = out.mem.defined() ? add(out.mem, m) : m;
+    }
+    if (out.mem.defined()) out.loss = add(out.loss, mul(out.mem, cfg_.selective_mem_weight));
+  }
+  return out;
+}
+
+GPTCache GPT::make_cache(int64_t kv_budget) const {
+  return make_cache(std::vector<int64_t>(cfg_.n_layer, kv_budget));
+}
+
+GPTCache GPT::make_cache(const std::vector<int64_t>& budget) const {
+  if (static_cast<int64_t>(budget.size()) != cfg_.n_layer)
+    throw std::invalid_argument("kv budget: expected one value or " + std::to_string(cfg_.n_layer) + " (one per layer)");
+  GPTCache c;
+  c.layers.resize(cfg_.n_layer);
+  for (int64_t l = 0; l < cfg_.n_layer; ++l) {
+    if (budget[l] < 0) throw std::invalid_argument("kv budget must be >= 0");
+    if (budget[l] > 0 && cfg_.attention != "selective")
+      throw std::invalid_argument("--kv-budget needs a selective-attention model (it prunes by the selection mask)");
+    if (budget[l] == 1) throw std::invalid_argument("kv budget must be at least 2 (the first token is always kept)");
+    c.layers[l].budget = budget[l];
+  }
+  return c;
+}
+
+Tensor GPT::forward_step(const Tensor& tok, GPTCache& cache) {
+  const int64_t B = tok.size(0);
+  if (cache.pos >= cfg_.block_size)
+    throw std::invalid_argument("forward_step: position " + std::to_string(cache.pos) + " is past block_size");
+  Tensor x = add(wte->forward(tok), wpe->forward(full({1}, static_cast<double>(cache.pos), DType::I64)));
+  for (size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward_step(x, cache.pos, cache.layers[l], rng);
+  ++cache.pos;
+  return head(x).view({B, cfg_.vocab_size});
+}
+
+std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t max_new, double temperature,
+                                   int64_t top_k, Generator& sampler, const std::vector<int64_t>& kv_budget) {
+  NoGradGuard ng;
+  if (prompt.empty()) throw std::invalid_argument("generate: empty prompt");
+  for (int64_t t : prompt)
+    if (t < 0 || t >= cfg_.vocab_size)
+      throw std::invalid_argument("generate: token id " + std::to_string(t) + " outside vocab of " + std::to_string(cfg_.vocab_size));
+  std::vector<int64_t> seq = prompt;
+  auto fresh_cache = [&] { return kv_budget.empty() ? make_cache(0) : make_cache(kv_budget); };
+  GPTCache cache = fresh_cache();
+  // Feed the prompt (its last block_size tokens) through the cache, token by token.
+  auto prefill = [&](size_t from) {
+    Tensor logits;
+    for (size_t i = from; i < seq.size(); ++i) logits = forward_step(full({1, 1}, static_cast<double>(seq[i]), DType::I64), cache);
+    return logits;
+  };
+  const size_t start = seq.size() > static_cast<size_t>(cfg_.block_size) ? seq.size() - cfg_.block_size : 0;
+  Tensor logits = prefill(start);
+  for (int64_t n = 0; n < max_new; ++n) {
+    std::vector<double> l = logits.to_vector<double>();
+    int64_t next;
+    if (temperature <= 0) {
+      next = std::max_element(l.begin(), l.end()) - l.begin();
+    } else {
+      for (double& v : l) v /= temperature;
+      if (top_k > 0 && top_k < static_cast<int64_t>(l.size())) {
+        std::vector<double> sorted = l;
+        std::nth_element(sorted.begin(), sorted.begin() + (top_k - 1), sorted.end(), std::greater<double>());
+        const double kth = sorted[top_k - 1];
+        for (double& v : l) if (v < kth) v = -INFINITY;
+      }
+      const double m = *std::max_element(l.begin(), l.end());
+      double total = 0;
+      for (double& v : l) total += (v = std::exp(v - m));
+      double u = sampler.uniform() * total;
+      next = static_cast<int64_t>(l.size()) - 1;
+      for (size_t i = 0; i < l.size(); ++i) {
+        if ((u -= l[i]) <= 0) { next = static_cast<int64_t>(i); break; }
+      }
+    }
+    seq.push_back(next);
+    if (n + 1 == max_new) break;
+    if (cache.pos >= cfg_.block_size) {
+      // Context full: restart the cache on the most recent half block (nanoGPT crops likewise).
+      cache = fresh_cache();
+      logits = prefill(seq.size() - cfg_.block_size / 2);
+    } else {
+      logits = forward_step(full({1, 1}, static_cast<double>(next), DType::I64), cache);
+    }
+  }
+  return seq;
+}
+
+std::vector<Tensor> GPT::decay_parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : named_parameters())
+    if (t.dim() >= 2 && n.find("pairwise_c") == std::string::npos && n.find("noise_") == std::string::npos) out.push_back(t);
+  return out;
+}
+
+std::vector<Tensor> GPT::no_decay_parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : named_parameters())
+    if (!(t.dim() >= 2 && n.find("pairwise_c") == std::string::npos && n.find("noise_") == std::string::npos)) out.push_back(t);
+  return out;
+}
+
+int64_t count_parameters(const GPTConfig& c) {
+  const int64_t C = c.n_embd, L = c.n_layer, H = c.n_head, d = C / H, b = c.bias ? 1 : 0;
+  int64_t n = c.vocab_size * C + c.block_size * C;  // wte (tied lm_head) + wpe
+  n += C * (1 + b);                                  // ln_f
+  int64_t per = 2 * C * (1 + b);                     // ln_1, ln_2
+  per += (C * 4 * C + 4 * C * b) + (4 * C * C + C * b);  // mlp
+  per += C * C + C * b;                              // c_proj
+  const std::string& a = c.attention;
+  if (a == "base" || a == "selective" || a == "diff") per += 3 * C * C + 3 * C * b;
+  else if (a == "symmetric" || is_noise(a)) per += 2 * C * C + 2 * C * b;
+  else if (a == "shared-diff") per += 2 * C * C + 2 * C * b + 4 * (C * c.lowrank + c.lowrank * C / 2);
+  if (a == "symmetric" && c.pairwise) per += H * d;
+  if (is_noise(a)) per += 2 * (a == "noise-v2" ? H : 1) * (c.noise_mean == "relpos" ? c.block_size : 1);
+  if (is_diff(a)) per += 4 * d + 2 * d;  // λ vectors + subln gain
+  return n + L * per;
+}
+
+}  // namespace nf

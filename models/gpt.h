@@ -1,0 +1,76 @@
+#pragma once
+// The GPT: token + position embeddings -> n_layer pre-LayerNorm blocks -> final LayerNorm ->
+// logits through the tied token embedding. Tensor names follow nanoGPT/GPT-2
+// ("transformer.h.0.attn.c_attn.weight"), so checkpoints read like theirs (docs/gpt.md).
+#include <memory>
+#include <vector>
+
+#include "models/gpt_config.h"
+#include "nn/attention.h"
+#include "nn/embedding.h"
+#include "nn/layer_norm.h"
+#include "nn/mlp.h"
+
+namespace nf {
+
+class Block : public Module {
+ public:
+  Block(const GPTConfig& cfg, int64_t layer, Generator& gen);
+  // x (B,T,C) -> (B,T,C):  x + attn(ln_1(x)), then + mlp(ln_2(x))
+  Tensor forward(const Tensor& x, Generator& gen);
+  Tensor forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen);
+
+  std::shared_ptr<LayerNorm> ln_1, ln_2;
+  std::shared_ptr<Attention> attn;
+  std::shared_ptr<MLP> mlp;
+};
+
+struct GPTOutput {
+  Tensor logits;  // (B, T, V)
+  Tensor loss;    // ce + the variant's regularisers (undefined without targets)
+  Tensor ce;      // mean cross-entropy
+  Tensor kl;      // noise: mean KL over noise parameters (before kl_weight)
+  Tensor mem;     // selective: L_mem summed over layers (before its weight)
+};
+
+// Decoding state: one LayerCache per layer and the next position.
+struct GPTCache {
+  std::vector<LayerCache> layers;
+  int64_t pos = 0;
+};
+
+class GPT : public Module {
+ public:
+  explicit GPT(const GPTConfig& cfg, uint64_t seed = 1337);
+
+  // idx int64 (B, T) -> logits; with targets int64 (B, T) also the loss (targets < 0 ignored).
+  GPTOutput forward(const Tensor& idx, const Tensor& targets = Tensor());
+  // One token per row: tok int64 (B, 1) at cache.pos -> logits (B, V). Advances cache.pos.
+  Tensor forward_step(const Tensor& tok, GPTCache& cache);
+  GPTCache make_cache(int64_t kv_budget = 0) const;
+  GPTCache make_cache(const std::vector<int64_t>& per_layer_budget) const;
+
+  // Continues `prompt` by max_new tokens: temperature (0 = greedy), top_k (0 = all), KV cache.
+  std::vector<int64_t> generate(const std::vector<int64_t>& prompt, int64_t max_new, double temperature,
+                                int64_t top_k, Generator& sampler, const std::vector<int64_t>& kv_budget = {});
+
+  // Parameters AdamW decays (≥ 2-D) and those it does not (biases, norms, λ, noise, c_h).
+  std::vector<Tensor> decay_parameters() const;
+  std::vector<Tensor> no_decay_parameters() const;
+
+  const GPTConfig& config() const { return cfg_; }
+  std::vector<std::shared_ptr<Block>> blocks;
+  std::shared_ptr<Embedding> wte, wpe;
+  std::shared_ptr<LayerNorm> ln_f;
+  // Drives dropout masks and NoiseFormer's ε; its state is part of a checkpoint's training state.
+  Generator rng;
+
+ private:
+  Tensor head(const Tensor& x) const;  // final LN + tied lm_head
+  GPTConfig cfg_;
+};
+
+// Parameter count of a configuration, by formula (tests compare it with a built model).
+int64_t count_parameters(const GPTConfig& cfg);
+
+}  // namespace nf

@@ -1,0 +1,46 @@
+// `noiseformer eval`: mean cross-entropy over all non-overlapping windows of a split.
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "tensor/device_hooks.h"
+#include "train/checkpoint.h"
+#include "train/cli_config.h"
+#include "train/commands.h"
+#include "train/dataset.h"
+#include "train/tokenizer.h"
+#include "train/trainer.h"
+
+namespace nf::cli {
+
+int cmd_eval(int argc, char** argv) {
+  std::string checkpoint, data_dir, split = "val", device = "cpu";
+  int64_t batch_size = 8;
+  CLI::App app = make_app("eval", "Mean cross-entropy of a checkpoint over every block_size window of a split");
+  app.add_option("--checkpoint", checkpoint, "model .safetensors")->required();
+  app.add_option("--data", data_dir, "prepared data directory")->required();
+  app.add_option("--split", split)->check(CLI::IsMember({"val", "train"}))->capture_default_str();
+  app.add_option("--batch-size", batch_size, "windows per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--device", device)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  add_config_option(app);
+  if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
+  if (device == "cuda") require_cuda();
+
+  LoadedModel lm = load_model(checkpoint);
+  const std::filesystem::path dir(data_dir);
+  const std::string meta = (dir / "meta.json").string();
+  if (!std::filesystem::exists(meta)) throw std::runtime_error(meta + ": missing");
+  const int vocab = load_tokenizer(meta)->vocab_size();
+  if (vocab != lm.model->config().vocab_size)
+    throw std::runtime_error(checkpoint + ": vocab_size " + std::to_string(lm.model->config().vocab_size) +
+                             " does not match " + meta + " (" + std::to_string(vocab) + ")");
+  TokenData data = TokenData::load((dir / (split + ".bin")).string(), vocab);
+  EvalResult r = evaluate_windows(*lm.model, data, batch_size);
+  nlohmann::json out{{"loss", r.loss}, {"tokens", r.tokens}};
+  if (is_noise(lm.model->config().attention)) out["noise_at_eval"] = lm.model->config().noise_at_eval;
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace nf::cli

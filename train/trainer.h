@@ -1,0 +1,46 @@
+#pragma once
+// The training loop behind `noiseformer train` (docs/gpt.md walks through it):
+// batch -> forward -> loss -> backward -> clip -> AdamW step, with the learning-rate schedule,
+// gradient accumulation, periodic evaluation, checkpoints, log.jsonl and a progress line.
+#include <cstdint>
+#include <string>
+
+#include "models/gpt.h"
+#include "train/dataset.h"
+
+namespace nf {
+
+struct TrainOptions {
+  std::string data_dir, out_dir, init, device = "cpu";
+  bool resume = false;
+  GPTConfig model;  // architecture (ignored with --init/--resume: the checkpoint's config wins)
+  int64_t batch_size = 12, max_iters = 2000, grad_accum = 1;
+  double lr = 1e-3, min_lr = 1e-4, weight_decay = 0.1, beta1 = 0.9, beta2 = 0.99, grad_clip = 1.0;
+  int64_t warmup_iters = 100, lr_decay_iters = -1;  // -1: = max_iters
+  int64_t eval_interval = 250, eval_iters = 20, log_interval = 10;
+  uint64_t seed = 1337;
+  std::string optimizer = "adamw", sampling = "random";
+  bool keep_best = false;
+  bool quiet = false;  // no progress line (tests)
+};
+
+struct TrainResult {
+  double final_train_loss = 0, final_val_loss = 0;
+  double tokens_per_second = 0;
+  int64_t iterations = 0;
+};
+
+TrainResult run_training(const TrainOptions& opt);
+
+// Mean cross-entropy over all non-overlapping block_size windows of `data` (interfaces.md's
+// `eval`), in batches of `batch_size` windows; model in eval mode, no grad.
+struct EvalResult {
+  double loss = 0;
+  int64_t tokens = 0;
+};
+EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_size);
+
+// Average loss over `iters` random batches (the periodic estimate during training).
+double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int64_t iters, uint64_t seed);
+
+}  // namespace nf
