@@ -8,7 +8,11 @@ namespace nf {
 
 void use_fastest_blas_kernels(char** argv) {
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("NOISEFORMER_BLAS_REEXEC")) return;
+  if (std::getenv("NOISEFORMER_BLAS_REEXEC")) return;
+  // An explicit choice is respected, except "Haswell": that is the AVX2 kernel set Debian's
+  // build falls back to anyway, and some machine images pin it globally.
+  const char* current = std::getenv("OPENBLAS_CORETYPE");
+  if (current && std::strcmp(current, "Haswell") != 0 && std::strcmp(current, "HASWELL") != 0) return;
   const char* opt = std::getenv("NOISEFORMER_BLAS_AUTO");
   if (opt && std::strcmp(opt, "0") == 0) return;
   __builtin_cpu_init();

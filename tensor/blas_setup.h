@@ -4,8 +4,9 @@
 // loads* — measured ≈1.8× faster sgemm on this project's 2-core Zen 5 machines. Since the
 // library loads before main() runs, the only reliable switch is to set the variable and re-exec
 // the program once. It is done only when the CPU reports avx512f (and avx512vl/bw/dq, which
-// SkylakeX kernels use), never overrides a user's own OPENBLAS_CORETYPE, and can be disabled
-// with NOISEFORMER_BLAS_AUTO=0 (docs/performance.md).
+// SkylakeX kernels use). An OPENBLAS_CORETYPE already set is kept, except "Haswell" — the
+// AVX2 fallback itself, which some machine images set globally — and the whole switch is
+// disabled with NOISEFORMER_BLAS_AUTO=0 (docs/performance.md).
 namespace nf {
 void use_fastest_blas_kernels(char** argv);
 }
