@@ -10,7 +10,7 @@ namespace nf {
 
 void LayerCache::append(const std::vector<Tensor>& items, int64_t position) {
   NoGradGuard ng;
-  if (len == capacity()) {  // grow: double the buffers (rare; capacity starts at block_size)
+  if (len == capacity()) {  // grow: double the buffers (16 entries first, then ×2)
     const int64_t cap = std::max<int64_t>(16, 2 * capacity());
     for (size_t i = 0; i < items.size(); ++i) {
       Shape s = items[i].shape();
