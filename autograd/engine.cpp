@@ -29,9 +29,44 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
+namespace {
+// A node keeps of each input only what the walk needs, never its data (so an activation that no
+// closure saved — the attention scores before their softmax, say — is freed as soon as the
+// forward pass drops it, as in PyTorch, instead of living until the node's backward):
+//  - an input that does not require grad: nothing (an undefined tensor; its gradient is dropped);
+//  - a leaf that requires grad: the tensor itself (its TensorImpl receives .grad);
+//  - any other input: a shell with its shape, dtype, device and grad_fn but no storage.
+const std::shared_ptr<Storage>& empty_storage(Device d) {
+  static const std::shared_ptr<Storage> cpu = [] {
+    auto s = std::make_shared<Storage>();
+    s->device = Device::CPU;
+    return s;
+  }();
+  static const std::shared_ptr<Storage> cuda = [] {
+    auto s = std::make_shared<Storage>();
+    s->device = Device::CUDA;
+    return s;
+  }();
+  return d == Device::CPU ? cpu : cuda;
+}
+Tensor edge_of(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return Tensor();
+  if (!t.grad_fn()) return t;
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = empty_storage(t.device());
+  impl->shape = t.shape();
+  impl->strides = t.strides();
+  impl->dtype = t.dtype();
+  impl->requires_grad = true;
+  impl->grad_fn = t.grad_fn();
+  return Tensor(impl);
+}
+}  // namespace
+
 void record(Tensor& out, const char* name, std::vector<Tensor> inputs, BackwardFn fn) {
   auto node = std::make_shared<Node>();
   node->name = name;
+  for (Tensor& t : inputs) t = edge_of(t);
   node->inputs = std::move(inputs);
   node->backward = std::move(fn);
   out.impl()->grad_fn = std::move(node);
@@ -63,6 +98,11 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
 void accumulate(Tensor& slot, const Tensor& g) {
   if (!slot.defined()) {
     slot = g;
+  } else if (slot.use_count() == 1 && slot.storage().use_count() == 1 && slot.device() == Device::CPU &&
+             slot.shape() == g.shape() && slot.dtype() == g.dtype()) {
+    // Nothing but this slot sees the buffer (one handle to its TensorImpl, one TensorImpl on its
+    // storage — so it is no closure's saved tensor, no user's seed, not `g`): add in place.
+    slot.add_(g);
   } else {
     slot = add(slot, g);  // fresh tensor: `slot` may alias a tensor a closure still holds
   }
@@ -92,7 +132,11 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       // even a contiguous g whose storage has one owner can be a handle shared with the caller's
       // grad argument or with pending gradients of other nodes (add passes g through unchanged);
       // accumulating in place into it later would corrupt those.
-      Tensor own = g.device() == Device::CPU ? g.clone() : g.contiguous();
+      // (A fresh contiguous g that nothing else holds — the usual matmul or kernel output — is
+      // taken as it is, saving a copy per parameter per step.)
+      const bool exclusive = g.use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
+                             g.offset() == 0 && g.storage()->nbytes == g.numel() * dtype_size(g.dtype());
+      Tensor own = exclusive ? g : g.device() == Device::CPU ? g.clone() : g.contiguous();
       impl->grad = std::make_shared<TensorImpl>(*own.impl());
       impl->grad->grad_fn.reset();
       impl->grad->requires_grad = false;
@@ -119,6 +163,24 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       op_error("backward", "graph of '" + node->name +
                                "' was already freed; call backward(grad, retain_graph=true) "
                                "to walk it twice");
+    if (node->backward_into && node->inputs.size() == 1 && node->inputs[0].defined() &&
+        node->inputs[0].requires_grad() && node->inputs[0].grad_fn() && node->inputs[0].device() == Device::CPU) {
+      // A part of its input (narrow): add g into that part of the input's gradient buffer.
+      const Tensor& in = node->inputs[0];
+      Tensor& slot = grads[in.grad_fn().get()];
+      if (!slot.defined()) {
+        slot = zeros(in.shape(), in.dtype(), in.device());
+      } else if (!(slot.use_count() == 1 && slot.storage().use_count() == 1 && slot.shape() == in.shape())) {
+        slot = slot.clone();  // not ours alone: accumulate into a private copy
+      }
+      node->backward_into(slot, g);
+      if (!retain_graph) {
+        node->backward = nullptr;
+        node->backward_into = nullptr;
+        node->inputs.clear();
+      }
+      continue;
+    }
     std::vector<Tensor> in_grads = node->backward(g);
     for (size_t i = 0; i < node->inputs.size() && i < in_grads.size(); ++i) {
       const Tensor& in = node->inputs[i];
@@ -133,6 +195,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     }
     if (!retain_graph) {  // free saved tensors as soon as this node is done
       node->backward = nullptr;
+      node->backward_into = nullptr;
       node->inputs.clear();
     }
   }

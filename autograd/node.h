@@ -20,6 +20,11 @@ struct Node {
   std::string name;
   std::vector<Tensor> inputs;  // grads returned by `backward` line up with these
   BackwardFn backward;
+  // Optional, for ops whose output is a part of their single input (narrow, hence split): adds
+  // grad_output into the matching part of the input's gradient buffer `input_grad` (full input
+  // shape, owned by the engine), instead of `backward` building a zero tensor of the input's
+  // shape per part. The engine uses it when the input is not a leaf; `backward` stays valid.
+  std::function<void(Tensor& input_grad, const Tensor& grad_output)> backward_into;
 };
 
 // ---- grad mode ---------------------------------------------------------------------------------

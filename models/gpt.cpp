@@ -47,16 +47,22 @@ Tensor GPT::head(const Tensor& x) const {
   return linear(ln_f->forward(x), wte->weight);  // lm_head tied to wte: logits = x · wteᵀ
 }
 
-GPTOutput GPT::forward(const Tensor& idx, const Tensor& targets) {
+Tensor GPT::hidden(const Tensor& idx) {
   if (idx.dim() != 2 || idx.dtype() != DType::I64) throw std::invalid_argument("GPT.forward: idx must be int64 (B, T)");
-  const int64_t B = idx.size(0), T = idx.size(1);
+  const int64_t T = idx.size(1);
   if (T > cfg_.block_size)
     throw std::invalid_argument("GPT.forward: sequence length " + std::to_string(T) + " exceeds block_size " +
                                 std::to_string(cfg_.block_size));
   Tensor x = add(wte->forward(idx), wpe->forward(arange(T)));  // (B,T,C) + (T,C)
   for (auto& b : blocks) x = b->forward(x, rng);
+  return ln_f->forward(x);
+}
+
+GPTOutput GPT::forward(const Tensor& idx, const Tensor& targets) {
+  Tensor h = hidden(idx);
+  const int64_t B = idx.size(0), T = idx.size(1);
   GPTOutput out;
-  out.logits = head(x);
+  out.logits = linear(h, wte->weight);  // lm_head tied to wte, as head()
   if (!targets.defined()) return out;
   out.ce = cross_entropy(out.logits.view({B * T, cfg_.vocab_size}), targets.reshape({B * T}), -1);
   out.loss = out.ce;

@@ -45,6 +45,9 @@ class GPT : public Module {
 
   // idx int64 (B, T) -> logits; with targets int64 (B, T) also the loss (targets < 0 ignored).
   GPTOutput forward(const Tensor& idx, const Tensor& targets = Tensor());
+  // idx int64 (B, T) -> the final LayerNorm's output (B, T, C): the hidden states the lm_head
+  // reads (forward() is linear(hidden(idx), wte)). Task heads (GLUE) read them directly.
+  Tensor hidden(const Tensor& idx);
   // One token per row: tok int64 (B, 1) at cache.pos -> logits (B, V). Advances cache.pos.
   Tensor forward_step(const Tensor& tok, GPTCache& cache);
   GPTCache make_cache(int64_t kv_budget = 0) const;

@@ -28,8 +28,10 @@ CausalSelfAttention::CausalSelfAttention(const GPTConfig& cfg, int64_t /*layer*/
   if (cfg.attention == "symmetric" && cfg.pairwise) pairwise_c = register_parameter("pairwise_c", ones({H_, d_}));
   if (noise_) {
     // μ = 0, log σ² = 0: the noise starts exactly at its N(0, 1) prior (KL = 0).
+    // Shapes as interfaces.md fixes them for checkpoints: v1 [1] (relpos [block]), v2 [H]
+    // (relpos [H, block]). (v1 relpos used to be [1, block]; noise_term views it as (1, block).)
     Shape s = per_head_noise_ ? Shape{H_} : Shape{1};
-    if (relpos_) s.push_back(cfg.block_size);
+    if (relpos_) s = per_head_noise_ ? Shape{H_, cfg.block_size} : Shape{cfg.block_size};
     noise_mu = register_parameter("noise_mu", zeros(s));
     noise_logvar = register_parameter("noise_logvar", zeros(s));
   }
@@ -72,10 +74,12 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Generator& gen) {
     Tensor F = selective_mask(logits.select(1, 0));  // (B, T, T) from head 0
     if (cfg_.selective_mem_weight > 0 && is_training()) mem_loss_ = selective_mem_term(F);
     att = causal_softmax(sub(logits, F.unsqueeze(1)), 1.0);
+    if (track_maps) last_F = F.detach();
   } else {
     att = causal_softmax(scores, scale_);
   }
   if (track_max_logit) last_max_logit = scale_ * max_abs_value(scores);
+  if (track_maps) last_att = att.detach();
   Tensor y = matmul(attn_drop->forward(att, gen), v);  // (B, H, T, d)
   return resid_drop->forward(c_proj->forward(merge_heads(y)), gen);
 }

@@ -26,6 +26,10 @@ class CausalSelfAttention : public Attention {
   Tensor noise_mu, noise_logvar;  // noise: [1] | [H] | [block] | [H, block]
   // Fixed noise ε for gradient checks (undefined: draw fresh from the generator).
   Tensor fixed_eps;
+  // Study tools (train/attention_map.h): when on, forward keeps its attention probabilities
+  // last_att (B, H, T, T) and, for selective, its mask last_F (B, T, T), detached.
+  bool track_maps = false;
+  Tensor last_att, last_F;
 
  private:
   // Q (B,H,Tq,d), K, V views of the projections of x.

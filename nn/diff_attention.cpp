@@ -71,6 +71,7 @@ Tensor DiffAttention::combine(const Tensor& a1, const Tensor& a2, const Tensor& 
     last_a2 = a2.detach();
   }
   Tensor P = sub(a1, mul(a2, lambda()));               // A1 − λ A2
+  if (track_maps) last_p = P.detach();
   Tensor o = matmul(attn_drop->forward(P, gen), v);    // (B, h, Tq, 2d)
   Tensor y = mul(subln->forward(o), 1.0 - lambda_init);
   return resid_drop->forward(c_proj->forward(merge_heads(y)), gen);

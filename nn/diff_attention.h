@@ -30,9 +30,10 @@ class DiffAttention : public Attention {
   Tensor lambda_q1, lambda_k1, lambda_q2, lambda_k2;
   double lambda_init;
 
-  // Last forward's attention maps (B, h, T, T) when track_maps is on (study tools).
+  // Last forward's attention maps (B, h, T, T) when track_maps is on (study tools):
+  // A1, A2 and the differential map P = A1 − λ A2.
   bool track_maps = false;
-  Tensor last_a1, last_a2;
+  Tensor last_a1, last_a2, last_p;
 
  private:
   // Q1, K1, Q2, K2 (B, h, T, d) and V (B, h, T, 2d).

@@ -2,7 +2,12 @@
 
 #include <stdexcept>
 
+#ifdef NOISEFORMER_CUDA
+#include "tensor/cuda/cuda_backend.h"
+#endif
+
 namespace nf {
+#ifndef NOISEFORMER_CUDA
 namespace {
 [[noreturn]] void missing() {
   throw std::runtime_error("this noiseformer was built without CUDA (configure with -DNOISEFORMER_CUDA=ON)");
@@ -12,9 +17,16 @@ void* no_alloc(size_t) { missing(); }
 void no_free(void*, size_t) {}
 void no_copy(void*, const void*, size_t) { missing(); }
 }  // namespace
+#endif
 
 DeviceHooks& device_hooks() {
+#ifdef NOISEFORMER_CUDA
+  // The CUDA backend is in place from the first use on (building its hooks touches no CUDA
+  // API; available() asks the driver lazily and is false, not an error, without a GPU).
+  static DeviceHooks hooks = cuda_device_hooks();
+#else
   static DeviceHooks hooks{no_device, no_alloc, no_free, no_copy, no_copy};
+#endif
   return hooks;
 }
 

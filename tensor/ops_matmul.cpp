@@ -7,13 +7,17 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include "autograd/node.h"
+#include "tensor/gemm_trace.h"
 #include "tensor/ops.h"
 #include "tensor/strided.h"
 
 namespace nf {
 namespace {
+
+std::vector<GemmCall>* g_gemm_trace = nullptr;
 
 struct MatLayout {
   bool ok = false;
@@ -51,12 +55,16 @@ Tensor blas_ready(const Tensor& t, MatLayout& lay) {
 }
 
 // out (batch..., M, N) = a (batch..., M, K) @ b (batch..., K, N), all batch dims equal
-// (broadcast dims have stride 0), out contiguous. beta = 1 accumulates into out.
+// (broadcast dims have stride 0). out's rows must be unit-stride (stride(-1) == 1); its row
+// stride is passed as ldc and its batch dims may have any strides (a gradient laid out like
+// the tensor it belongs to, see matmul_in_layout). beta = 1 accumulates into out.
 void batched_gemm(const Tensor& a, const Tensor& b, Tensor& out, double beta = 0.0) {
   MatLayout la, lb;
   Tensor A = blas_ready(a, la), B = blas_ready(b, lb);
   const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
   const int64_t nb = A.dim() - 2;
+  const int64_t ldc = M > 1 ? out.stride(-2) : N;
+  if (N > 1 && out.stride(-1) != 1) op_error("matmul", "internal: output rows are not unit-stride");
   int64_t batch = 1;
   for (int64_t d = 0; d < nb; ++d) batch *= out.size(d);
   auto batch_offset = [&](const Tensor& t, int64_t i) {
@@ -67,18 +75,32 @@ void batched_gemm(const Tensor& a, const Tensor& b, Tensor& out, double beta = 0
     }
     return off;
   };
+  if (g_gemm_trace) {
+    GemmCall c;
+    c.f64 = out.dtype() == DType::F64;
+    c.trans_a = la.trans == CblasTrans;
+    c.trans_b = lb.trans == CblasTrans;
+    c.M = M, c.N = N, c.K = K, c.batch = batch, c.accumulate = beta != 0.0;
+    g_gemm_trace->push_back(c);
+  }
+  // Threading, one owner per region (docs/performance.md):
+  //  - a batch the threads can share evenly (attention: B·H heads): OpenMP over the batch, one
+  //    whole product per thread, BLAS single-threaded inside (the OpenMP build of OpenBLAS runs
+  //    serially when called from a parallel region), no barrier per product;
+  //  - one product, or a batch too small to share: a serial loop, BLAS threads each product.
+  const int threads = omp_get_max_threads();
+  const bool over_batch = batch > 1 && threads > 1 && !omp_in_parallel() &&
+                          (batch % threads == 0 || batch >= 4 * threads) &&
+                          M * N * K <= (int64_t{1} << 27);
   dispatch_float(out.dtype(), "matmul", [&](auto zero_) { using scalar_t = decltype(zero_);
     const scalar_t* pa = A.data<scalar_t>();
     const scalar_t* pb = B.data<scalar_t>();
     scalar_t* po = out.data<scalar_t>();
     auto one = [&](int64_t i) {
       gemm(la.trans, lb.trans, M, N, K, scalar_t(1), pa + batch_offset(A, i), la.ld,
-           pb + batch_offset(B, i), lb.ld, static_cast<scalar_t>(beta), po + i * M * N, N);
+           pb + batch_offset(B, i), lb.ld, static_cast<scalar_t>(beta), po + batch_offset(out, i), ldc);
     };
-    // Many small products (attention heads): one product per thread, BLAS single-threaded
-    // inside (the OpenMP OpenBLAS runs serially when called from a parallel region).
-    // Few large products: a serial loop, BLAS threads each one.
-    if (batch > 1 && M * N * K < (1 << 22)) {
+    if (over_batch) {
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < batch; ++i) one(i);
     } else {
@@ -87,9 +109,52 @@ void batched_gemm(const Tensor& a, const Tensor& b, Tensor& out, double beta = 0
   });
 }
 
+// An uninitialised tensor shaped like `like` whose memory follows like's dim order (dims sorted
+// by stride, largest first) but densely: a gradient made in the layout of the tensor it is the
+// gradient of. For q, k, v — strided views of the fused (B, T, 3C) projection seen as
+// (B, H, T, d) — that is (B, T, H, d) memory, so the backward of split_heads is a view, not a copy.
+Tensor empty_in_layout_of(const Tensor& like) {
+  const int64_t nd = like.dim();
+  Shape order(nd);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
+    const int64_t sx = like.size(x) == 1 ? 0 : like.stride(x), sy = like.size(y) == 1 ? 0 : like.stride(y);
+    return sx > sy;
+  });
+  Shape base_shape(nd), inverse(nd);
+  for (int64_t i = 0; i < nd; ++i) {
+    base_shape[i] = like.size(order[i]);
+    inverse[order[i]] = i;
+  }
+  return empty(base_shape, like.dtype(), like.device()).permute(inverse);
+}
+
+// a @ b with the result laid out like `like` (same shape as the product, no broadcasting): rows
+// unit-stride -> written directly; columns unit-stride -> computed as (bᵀ aᵀ) into the
+// transposed view. Otherwise a plain contiguous product. Used for gradients (no recording).
+Tensor matmul_in_layout(const Tensor& a, const Tensor& b, const Tensor& like) {
+  const int64_t M = a.size(-2), N = b.size(-1);
+  if (like.is_contiguous() || a.dim() != like.dim() || b.dim() != like.dim() || a.dim() < 3) return matmul(a, b);
+  for (int64_t d = 0; d + 2 < a.dim(); ++d)
+    if (a.size(d) != like.size(d) || b.size(d) != like.size(d)) return matmul(a, b);
+  if (like.size(-2) != M || like.size(-1) != N) return matmul(a, b);
+  Tensor out = empty_in_layout_of(like);
+  if (out.stride(-1) == 1 && out.stride(-2) >= N) {
+    batched_gemm(a, b, out);
+  } else if (out.stride(-2) == 1 && out.stride(-1) >= M) {
+    Tensor ot = out.transpose(-1, -2);
+    batched_gemm(b.transpose(-1, -2), a.transpose(-1, -2), ot);
+  } else {
+    return matmul(a, b);
+  }
+  return out;
+}
+
 Shape batch_shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
 
 }  // namespace
+
+void set_gemm_trace(std::vector<GemmCall>* sink) { g_gemm_trace = sink; }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   if (!a.defined() || !b.defined()) op_error("matmul", "undefined operand");
@@ -125,14 +190,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     const bool ga = a.requires_grad(), gb = b.requires_grad();
     record(out, "matmul", {a, b}, [da, db, ga, gb](const Tensor& g) {
       // C = A B  =>  dA = dC Bᵀ,  dB = Aᵀ dC   (transposes are views -> BLAS flags)
+      // Batched (attention): each gradient comes out in its input's memory layout.
       Tensor gA, gB;
-      if (ga) gA = sum_to(matmul(g, db.transpose(-1, -2)), da.shape());
+      if (ga) gA = sum_to(matmul_in_layout(g, db.transpose(-1, -2), da), da.shape());
       if (gb) {
         if (db.dim() == 2 && da.dim() > 2) {
           const int64_t K = da.size(-1), N = db.size(-1);
           gB = matmul(da.reshape({-1, K}).t(), g.reshape({-1, N}));
         } else {
-          gB = sum_to(matmul(da.transpose(-1, -2), g), db.shape());
+          gB = sum_to(matmul_in_layout(da.transpose(-1, -2), g, db), db.shape());
         }
       }
       return std::vector<Tensor>{gA, gB};

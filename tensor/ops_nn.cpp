@@ -10,13 +10,16 @@
 #include <vector>
 
 #include "autograd/node.h"
+#include "tensor/fast_math.h"
 #include "tensor/ops.h"
 
 namespace nf {
 namespace {
 
 // Below this many elements a kernel runs on one thread: starting a team costs more than it saves.
-constexpr int64_t kParallelWork = 1 << 15;
+// (Row kernels do more work per element than a copy — exp, two passes — hence half the
+// elementwise threshold of tensor/strided.h.)
+constexpr int64_t kParallelWork = 1 << 16;
 
 // f(r) for every row r of `rows` rows of `n` elements; in parallel when the work is large.
 // f must not throw (validate before calling).
@@ -69,17 +72,19 @@ Tensor undo_dim_last(const Tensor& y, int64_t dim) {
 template <class T>
 T row_max(const T* x, int64_t n) {
   T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
   for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
   return m;
 }
 
-// y = softmax(x) = exp(x - max) / Σ exp(x - max)
+// y = softmax(x) = exp(x - max) / Σ exp(x - max)   (fexp: tensor/fast_math.h, exact in float64)
 template <class T>
 void softmax_row(const T* x, T* y, int64_t n) {
   const T m = row_max(x, n);
   T s = 0;
+#pragma omp simd reduction(+ : s)
   for (int64_t i = 0; i < n; ++i) {
-    const T e = std::exp(x[i] - m);
+    const T e = fexp(x[i] - m);
     y[i] = e;
     s += e;
   }
@@ -93,7 +98,8 @@ template <class T>
 T log_softmax_row(const T* x, T* y, int64_t n) {
   const T m = row_max(x, n);
   T s = 0;
-  for (int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += fexp(x[i] - m);
   const T lse = m + std::log(s);
   if (y) {
 #pragma omp simd
@@ -176,7 +182,8 @@ Tensor log_softmax(const Tensor& a, int64_t dim) {
         decltype(dr[0] * 1) sg = 0;
 #pragma omp simd reduction(+ : sg)
         for (int64_t i = 0; i < n; ++i) sg += gr[i];
-        for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - std::exp(yr[i]) * sg;
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - fexp(yr[i]) * sg;
       })};
     });
   }
@@ -210,10 +217,12 @@ Tensor causal_softmax(const Tensor& scores, double scale) {
       scalar_t* yr = py + r * Tk;
       const int64_t visible = r % Tq + offset + 1;  // keys 0 .. visible-1
       scalar_t m = -std::numeric_limits<scalar_t>::infinity();
+#pragma omp simd reduction(max : m)
       for (int64_t j = 0; j < visible; ++j) m = sc * xr[j] > m ? sc * xr[j] : m;
       scalar_t s = 0;
+#pragma omp simd reduction(+ : s)
       for (int64_t j = 0; j < visible; ++j) {
-        const scalar_t e = std::exp(sc * xr[j] - m);
+        const scalar_t e = fexp(sc * xr[j] - m);
         yr[j] = e;
         s += e;
       }
@@ -309,7 +318,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
           }
           const scalar_t* xr = px + r * V;
           const scalar_t l = pl[r];
-          for (int64_t j = 0; j < V; ++j) dr[j] = c * std::exp(xr[j] - l);
+#pragma omp simd
+          for (int64_t j = 0; j < V; ++j) dr[j] = c * fexp(xr[j] - l);
           dr[pt[r]] -= c;
         });
       });

@@ -52,11 +52,30 @@ Tensor sum(const Tensor& a, std::vector<int64_t> dims, bool keepdim) {
   Tensor out = zeros(kept, a.dtype(), a.device());
   // Reading a through strides with the output's strides set to 0 on reduced dims accumulates
   // every input element into its output slot. Trailing reductions run row-parallel.
+  // Leading reductions (bias gradients: sum over rows of a (R, C) gradient) run column-parallel.
   const bool trailing = !dims.empty() && dims.front() == a.dim() - static_cast<int64_t>(dims.size()) && a.is_contiguous();
+  const bool leading = !dims.empty() && !trailing && dims.back() == static_cast<int64_t>(dims.size()) - 1 &&
+                       a.is_contiguous();
   dispatch_float(a.dtype(), "sum", [&](auto zero_) { using scalar_t = decltype(zero_);
     const scalar_t* pa = a.data<scalar_t>();
     scalar_t* po = out.data<scalar_t>();
-    if (trailing) {
+    if (leading) {
+      // out[j] = Σ_r a[r, j]: each column block is summed over rows in row order by one thread
+      // (the result does not depend on the thread count); rows stream through contiguously.
+      const int64_t cols = out.numel(), rows = a.numel() / std::max<int64_t>(cols, 1);
+      constexpr int64_t kColBlock = 256;
+      const int64_t blocks = (cols + kColBlock - 1) / kColBlock;
+#pragma omp parallel for schedule(static) if (a.numel() > (1 << 16) && blocks > 1)
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int64_t j0 = blk * kColBlock, nj = std::min(kColBlock, cols - j0);
+        scalar_t* y = po + j0;
+        for (int64_t r = 0; r < rows; ++r) {
+          const scalar_t* x = pa + r * cols + j0;
+#pragma omp simd
+          for (int64_t j = 0; j < nj; ++j) y[j] += x[j];
+        }
+      }
+    } else if (trailing) {
       const int64_t rows = out.numel(), n = a.numel() / std::max<int64_t>(rows, 1);
 #pragma omp parallel for schedule(static) if (a.numel() > (1 << 16))
       for (int64_t r = 0; r < rows; ++r) {

@@ -264,6 +264,10 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
       full.narrow(d, start, length).copy_(g);
       return std::vector<Tensor>{full};
     });
+    // The engine's shortcut (autograd/node.h): the parts of a split add straight into one buffer.
+    out.grad_fn()->backward_into = [d, start, length](Tensor& input_grad, const Tensor& g) {
+      input_grad.narrow(d, start, length).add_(g);
+    };
   }
   return out;
 }
@@ -427,15 +431,72 @@ Tensor& Tensor::fill_(double v) {
   return copy_(src);
 }
 
+namespace {
+// True when every element of t has its own memory slot (no stride-0 dims of size > 1): writes
+// through t from several threads never collide.
+bool distinct_slots(const Tensor& t) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.shape()[d] > 1 && t.strides()[d] == 0) return false;
+  return true;
+}
+}  // namespace
+
+// In place, without temporaries (optimizers and gradient accumulation call these every step):
+// one strided loop dst[i] += alpha * src[i] (src broadcast to dst). When src shares dst's
+// storage (it may overlap with another layout), src is read fully first through a copy.
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   NoGradGuard guard;
-  Tensor o = alpha == 1.0 ? other : mul(other, alpha);
-  return copy_(add(*this, o));  // add() reads *this fully before copy_ writes it
+  if (broadcast_shapes("add_", shape(), other.shape()) != shape())
+    op_error("add_", "cannot add " + shape_str(other.shape()) + " into " + shape_str(shape()));
+  check_same_dtype("add_", *this, other);
+  check_same_device("add_", *this, other);
+  if (device() != Device::CPU || !is_floating(dtype()) || !distinct_slots(*this)) {
+    Tensor o = alpha == 1.0 ? other : mul(other, alpha);
+    return copy_(add(*this, o));  // add() reads *this fully before copy_ writes it
+  }
+  const Tensor src = other.storage() == storage() ? other.clone() : other;
+  dispatch_float(dtype(), "add_", [&](auto zero_) { using scalar_t = decltype(zero_);
+    scalar_t* pd = data<scalar_t>();
+    const scalar_t* ps = src.data<scalar_t>();
+    const scalar_t al = static_cast<scalar_t>(alpha);
+    StridedLoop<2> loop(shape(), {strides(), broadcast_strides(src, shape())});
+    loop.run([&](std::array<int64_t, 2> o, int64_t n, std::array<int64_t, 2> st) {
+      scalar_t* y = pd + o[0];
+      const scalar_t* x = ps + o[1];
+      if (st[0] == 1 && st[1] == 1) {
+        if (alpha == 1.0) {
+#pragma omp simd
+          for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+        } else {
+#pragma omp simd
+          for (int64_t i = 0; i < n; ++i) y[i] += al * x[i];
+        }
+      } else {
+        for (int64_t i = 0; i < n; ++i) y[i * st[0]] += al * x[i * st[1]];
+      }
+    });
+  });
+  return *this;
 }
 
 Tensor& Tensor::mul_(double s) {
   NoGradGuard guard;
-  return copy_(mul(*this, s));
+  if (device() != Device::CPU || !is_floating(dtype()) || !distinct_slots(*this)) return copy_(mul(*this, s));
+  dispatch_float(dtype(), "mul_", [&](auto zero_) { using scalar_t = decltype(zero_);
+    scalar_t* pd = data<scalar_t>();
+    const scalar_t sc = static_cast<scalar_t>(s);
+    StridedLoop<1> loop(shape(), {strides()});
+    loop.run([&](std::array<int64_t, 1> o, int64_t n, std::array<int64_t, 1> st) {
+      scalar_t* y = pd + o[0];
+      if (st[0] == 1) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) y[i] *= sc;
+      } else {
+        for (int64_t i = 0; i < n; ++i) y[i * st[0]] *= sc;
+      }
+    });
+  });
+  return *this;
 }
 
 // ---- reading values -------------------------------------------------------------------------------
@@ -470,11 +531,17 @@ Tensor empty(Shape shape, DType dtype, Device device) {
 Tensor full(Shape shape, double value, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, Device::CPU);
   const int64_t n = t.numel();
+  auto fill = [n](auto* p, auto v) {
+    constexpr int64_t chunk = 1 << 16;  // large fills (gradient buffers) use every thread
+    const int64_t chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (chunks > 2)
+    for (int64_t c = 0; c < chunks; ++c) std::fill(p + c * chunk, p + std::min(n, (c + 1) * chunk), v);
+  };
   switch (dtype) {
-    case DType::F32: std::fill_n(t.data<float>(), n, static_cast<float>(value)); break;
-    case DType::F64: std::fill_n(t.data<double>(), n, value); break;
-    case DType::I64: std::fill_n(t.data<int64_t>(), n, static_cast<int64_t>(value)); break;
-    case DType::Bool: std::fill_n(t.data<bool>(), n, value != 0.0); break;
+    case DType::F32: fill(t.data<float>(), static_cast<float>(value)); break;
+    case DType::F64: fill(t.data<double>(), value); break;
+    case DType::I64: fill(t.data<int64_t>(), static_cast<int64_t>(value)); break;
+    case DType::Bool: fill(t.data<bool>(), value != 0.0); break;
   }
   return device == Device::CPU ? t : t.to(device);
 }

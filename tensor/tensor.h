@@ -51,6 +51,8 @@ class Tensor {
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
   TensorImpl* impl() const { return impl_.get(); }
+  // Handles sharing this tensor's TensorImpl (the engine accumulates in place only when 1).
+  long use_count() const { return impl_.use_count(); }
   bool same(const Tensor& o) const { return impl_ == o.impl_; }
 
   // Pointer to the first element of the view; T must match dtype (checked).

@@ -9,4 +9,6 @@ int cmd_eval(int argc, char** argv);
 int cmd_sample(int argc, char** argv);
 int cmd_gradcheck(int argc, char** argv);
 int cmd_glue(int argc, char** argv);
+int cmd_compare(int argc, char** argv);
+int cmd_attention_map(int argc, char** argv);
 }  // namespace nf::cli

@@ -79,6 +79,12 @@ double matthews_corrcoef(const std::vector<int>& predictions, const std::vector<
 
 double pearson_correlation(const std::vector<double>& x, const std::vector<double>& y) {
   check_pair("pearson_correlation", x, y);
+  // A constant input is undefined (0). Test it exactly: its mean is rounded, so x − mean can be
+  // a tiny non-zero and leave a correlation of ~1e-16 instead of 0.
+  auto constant = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [&](double e) { return e == v.front(); });
+  };
+  if (constant(x) || constant(y)) return 0.0;
   // Two passes (means first) rather than running sums, which lose precision on large means.
   const double n = static_cast<double>(x.size());
   const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n;

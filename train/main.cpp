@@ -24,11 +24,14 @@ const Command kCommands[] = {
     {"eval", nf::cli::cmd_eval, "mean loss of a checkpoint over a split"},
     {"sample", nf::cli::cmd_sample, "generate text from a checkpoint"},
     {"gradcheck", nf::cli::cmd_gradcheck, "check every backward pass numerically (float64)"},
+    {"glue", nf::cli::cmd_glue, "fine-tune a checkpoint on GLUE tasks and score the dev sets"},
+    {"compare", nf::cli::cmd_compare, "train attention variants side by side: table, curves (results dir)"},
+    {"attention-map", nf::cli::cmd_attention_map, "PNG of every head's attention map of one layer for a prompt"},
 };
 
 void usage(FILE* out) {
   std::fprintf(out, "usage: noiseformer <command> [--help] [options]\n\ncommands:\n");
-  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.help);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-14s %s\n", c.name, c.help);
 }
 
 }  // namespace

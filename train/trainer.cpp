@@ -101,10 +101,18 @@ TrainResult run_training(const TrainOptions& opt) {
     cfg.vocab_size = vocab;
     model = std::make_unique<GPT>(cfg, opt.seed);
   }
+  // A fresh run (also from --init) draws its dropout masks and noise from --seed.
+  if (!opt.resume) model->rng.manual_seed(opt.seed ^ 0x5eedULL);
   const GPTConfig& cfg = model->config();
   if (cfg.vocab_size != vocab)
     throw std::runtime_error("checkpoint vocab_size " + std::to_string(cfg.vocab_size) + " does not match " +
                              meta_path.string() + " (" + std::to_string(vocab) + ")");
+  // val.bin is otherwise first cut into windows at the first evaluation: a val split shorter than
+  // one block would fail only after eval_interval iterations, with log.jsonl already written.
+  // Check it now, before any file of the run is touched (train.bin is checked by its sampler below).
+  if (val_data.size() < static_cast<size_t>(cfg.block_size) + 1)
+    throw std::runtime_error(val_data.name() + ": " + std::to_string(val_data.size()) +
+                             " tokens, fewer than block_size+1 = " + std::to_string(cfg.block_size + 1));
   model->train();
 
   std::unique_ptr<Optimizer> optimizer;
@@ -140,7 +148,9 @@ TrainResult run_training(const TrainOptions& opt) {
 
   TrainResult result;
   if (opt.max_iters == 0) {
-    save_all(0);
+    // With --resume, keep the run's position: save_all(0) used to reset next_iter to 0, so a
+    // later --resume restarted from iteration 0 with the optimizer moments of a later step.
+    save_all(state.next_iter);
     return result;
   }
   if (!opt.quiet)

@@ -1,0 +1,47 @@
+# The optional CUDA backend (issue 6), included by CMakeLists.txt when -DNOISEFORMER_CUDA=ON,
+# after the `nfcore` target exists. Builds tensor/cuda/*.cu (+ any .cpp there) into `nfcuda`,
+# links it into nfcore with cudart and cuBLAS, and defines NOISEFORMER_CUDA=1 for nfcore and
+# everything that links it (tensor/device_hooks.cpp then installs the backend; tests/test_cuda.cpp
+# and bench/bench_cuda.cpp compile their CUDA parts). See docs/cuda.md.
+#
+# Configures and builds without a GPU (only nvcc and the toolkit's libraries are needed):
+#   cmake -S . -B build-cuda -DNOISEFORMER_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc
+#   cmake --build build-cuda -j2
+
+# The GPUs this project is lent are H100/H200 (sm_90); sm_80 covers A100s. Override with
+# -DCMAKE_CUDA_ARCHITECTURES=... (e.g. "native" on a machine with a GPU). Must be set before
+# enable_language so CMake's compiler check uses it too.
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
+  set(CMAKE_CUDA_ARCHITECTURES 80 90)
+endif()
+if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+  set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+endif()
+enable_language(CUDA)
+find_package(CUDAToolkit REQUIRED)
+set(CMAKE_CUDA_STANDARD 17)
+# One CUDA runtime in every binary: the shared libcudart that CUDA::cudart names (not the static
+# one nvcc would add to the link line as well).
+set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
+set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+
+file(GLOB NF_CUDA_SOURCES CONFIGURE_DEPENDS
+  ${PROJECT_SOURCE_DIR}/tensor/cuda/*.cu ${PROJECT_SOURCE_DIR}/tensor/cuda/*.cpp)
+add_library(nfcuda STATIC ${NF_CUDA_SOURCES})
+# The directory-wide options (-Wall -Wextra -march=native, sanitizers) are host-compiler flags
+# nvcc does not take as such: replace them for this target, passing the warnings through.
+set_property(TARGET nfcuda PROPERTY COMPILE_OPTIONS "")
+target_compile_options(nfcuda PRIVATE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>
+  $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra -lineinfo --expt-relaxed-constexpr>)
+set_target_properties(nfcuda PROPERTIES
+  CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON CUDA_SEPARABLE_COMPILATION OFF CUDA_RUNTIME_LIBRARY Shared
+  POSITION_INDEPENDENT_CODE ON)
+target_include_directories(nfcuda PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(nfcuda PUBLIC CUDA::cudart CUDA::cublas)
+target_compile_definitions(nfcuda PUBLIC NOISEFORMER_CUDA=1)
+
+# nfcore (device_hooks.cpp) installs the backend; anything linking nfcore sees NOISEFORMER_CUDA.
+target_link_libraries(nfcore PUBLIC nfcuda)
+target_compile_definitions(nfcore PUBLIC NOISEFORMER_CUDA=1)
+message(STATUS "noiseformer: CUDA backend on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")

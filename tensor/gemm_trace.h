@@ -1,0 +1,23 @@
+#pragma once
+// A record of the matrix products the engine runs, for the training benchmark's matmul-only
+// floor (bench/bench_train.cpp): it turns tracing on for one training step, then replays the
+// same GEMM shapes and transpose flags with raw cblas_sgemm. Off (a null sink) by default; the
+// engine pays one pointer test per product. Not thread-safe: trace from the thread that runs
+// the ops (products are never issued from inside parallel regions).
+#include <cstdint>
+#include <vector>
+
+namespace nf {
+
+struct GemmCall {
+  bool f64 = false;
+  bool trans_a = false, trans_b = false;  // as given to BLAS (row-major)
+  int64_t M = 0, N = 0, K = 0;
+  int64_t batch = 1;    // independent products of this shape
+  bool accumulate = false;  // beta = 1 (e.g. bias pre-filled into the output)
+};
+
+// Every product the engine runs is appended to *sink while it is set; nullptr stops tracing.
+void set_gemm_trace(std::vector<GemmCall>* sink);
+
+}  // namespace nf

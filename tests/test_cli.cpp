@@ -1,0 +1,466 @@
+// The `noiseformer` command line, run as a separate process (the binary beside this test
+// executable): --help everywhere, one-line errors with a non-zero exit and no crash for bad
+// flags, corrupt or mismatched checkpoints and bad data, never a partly written checkpoint,
+// --config files, and prepare -> train -> eval -> sample end to end.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/gpt.h"
+#include "tensor/device_hooks.h"
+#include "tensor/random.h"
+#include "train/checkpoint.h"
+#include "train/dataset.h"
+#include "train/safetensors.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() / ("nf_test_cli_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// The CLI binary: built into the same directory as this test executable.
+std::string binary() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  REQUIRE(n > 0);
+  buf[n] = '\0';
+  const fs::path bin = fs::path(buf).parent_path() / "noiseformer";
+  REQUIRE_MESSAGE(fs::exists(bin), "noiseformer binary not found at " << bin.string());
+  return bin.string();
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct Result {
+  bool signaled = false;  // killed by a signal (a crash), directly or as the shell reports it
+  int code = -1;          // exit status when not signaled
+  std::string out, err;
+};
+
+// Runs `noiseformer <args>` with stdout and stderr captured.
+Result run(const std::string& args) {
+  static int n = 0;
+  const fs::path dir = fs::temp_directory_path() / ("nf_test_cli_io_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string out = (dir / ("out" + std::to_string(n))).string(), err = (dir / ("err" + std::to_string(n))).string();
+  ++n;
+  const std::string cmd = quote(binary()) + " " + args + " >" + quote(out) + " 2>" + quote(err) + " </dev/null";
+  const int st = std::system(cmd.c_str());
+  Result r;
+  r.out = read_text(out);
+  r.err = read_text(err);
+  fs::remove(out);
+  fs::remove(err);
+  if (WIFSIGNALED(st)) {
+    r.signaled = true;
+  } else {
+    r.code = WEXITSTATUS(st);
+    r.signaled = r.code >= 128;  // sh reports a child killed by signal s as 128 + s
+  }
+  return r;
+}
+
+// A failed command: non-zero exit, no crash, exactly one line on stderr
+// "noiseformer <cmd>: error: …" that contains `part`.
+void check_error(const Result& r, const std::string& cmd, const std::string& part) {
+  CAPTURE(r.err);
+  CAPTURE(r.out);
+  CHECK_FALSE(r.signaled);
+  CHECK(r.code != 0);
+  CHECK(r.code < 128);
+  CHECK(r.err.rfind("noiseformer " + cmd + ": error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.back() == '\n');
+  CHECK(r.err.find(part) != std::string::npos);
+}
+
+// ~4 KB of deterministic pseudo-English.
+std::string fixture_text() {
+  const char* words[] = {"the", "king", "said", "unto", "them", "and", "it", "was", "so", "light",
+                         "of",  "day",  "in",   "land", "he",   "went", "forth", "good", "evening", "morning"};
+  nf::Generator g(777);
+  std::string s;
+  while (s.size() < 4000) {
+    s += words[g.next_u64() % 20];
+    s += (g.next_u64() % 9 == 0) ? ".\n" : " ";
+  }
+  return s;
+}
+
+const char* kModel = "--n-layer 2 --n-head 2 --n-embd 16 --block-size 16 --batch-size 4 --eval-iters 2 --quiet";
+
+// A prepared data dir and a short training run, shared by the tests that need a checkpoint.
+struct Fixture {
+  TempDir tmp;
+  std::string data, run, ckpt;
+  Fixture() {
+    const std::string text = tmp.file("input.txt");
+    write_bytes(text, fixture_text());
+    data = tmp.file("data");
+    run = tmp.file("run");
+    ckpt = run + "/ckpt.safetensors";
+    Result p = ::run("prepare --input " + quote(text) + " --out " + quote(data));
+    REQUIRE_MESSAGE(p.code == 0, p.err);
+    Result t = ::run("train --data " + quote(data) + " --out " + quote(run) + " " + kModel +
+                     " --max-iters 4 --eval-interval 2 --lr 1e-2");
+    REQUIRE_MESSAGE(t.code == 0, t.err);
+  }
+  // A copy of the data dir that tests may damage.
+  std::string copy_data(const std::string& name) const {
+    const std::string dst = tmp.file(name);
+    fs::copy(data, dst, fs::copy_options::recursive);
+    return dst;
+  }
+};
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) out.push_back(l);
+  return out;
+}
+
+bool has_tmp_files(const std::string& dir) {
+  if (!fs::exists(dir)) return false;
+  for (auto& e : fs::recursive_directory_iterator(dir))
+    if (e.path().string().find(".tmp") != std::string::npos) return true;
+  return false;
+}
+
+std::vector<uint16_t> read_tokens(const std::string& path) {
+  const std::string b = read_text(path);
+  std::vector<uint16_t> t(b.size() / 2);
+  for (size_t i = 0; i < t.size(); ++i)
+    t[i] = static_cast<uint16_t>(static_cast<unsigned char>(b[2 * i]) | (static_cast<unsigned char>(b[2 * i + 1]) << 8));
+  return t;
+}
+
+}  // namespace
+
+TEST_SUITE("cli") {
+  TEST_CASE("--help works on every command (and lists them); no command or an unknown one fails") {
+    Result top = run("--help");
+    CHECK(top.code == 0);
+    std::vector<std::string> cmds;
+    bool in_list = false;
+    for (const std::string& l : lines(top.out)) {
+      if (l == "commands:") {
+        in_list = true;
+        continue;
+      }
+      if (in_list && l.size() > 2 && l.rfind("  ", 0) == 0) cmds.push_back(l.substr(2, l.find(' ', 2) - 2));
+    }
+    for (const char* c : {"prepare", "train", "eval", "sample", "gradcheck"})
+      CHECK(std::find(cmds.begin(), cmds.end(), c) != cmds.end());
+    for (const std::string& c : cmds) {
+      CAPTURE(c);
+      Result r = run(c + " --help");
+      CHECK(r.code == 0);
+      CHECK(r.out.find("noiseformer " + c) != std::string::npos);
+      CHECK(r.out.find("--help") != std::string::npos);
+      CHECK(r.err.empty());
+    }
+    Result none = run("");
+    CHECK(none.code != 0);
+    CHECK_FALSE(none.signaled);
+    Result unknown = run("frobnicate");
+    CHECK(unknown.code != 0);
+    CHECK_FALSE(unknown.signaled);
+    CHECK(unknown.err.find("frobnicate") != std::string::npos);
+  }
+
+  TEST_CASE("bad flags and values: one-line error, non-zero exit") {
+    TempDir tmp;
+    check_error(run("train --data x --out y --bogus-flag 3"), "train", "bogus-flag");
+    check_error(run("eval --checkpoint a --data b --split test"), "eval", "split");
+    check_error(run("train --data x --out y --attention quadratic"), "train", "quadratic");
+    check_error(run("train --data x --out y --n-layer many"), "train", "n-layer");
+    check_error(run("sample --checkpoint a --temperature -1"), "sample", "temperature");
+    check_error(run("train --out y"), "train", "--data");  // a required flag is missing
+    check_error(run("prepare --input " + quote(tmp.file("nope.txt")) + " --out " + quote(tmp.file("d"))), "prepare",
+                "nope.txt");
+    check_error(run("eval --checkpoint " + quote(tmp.file("none.safetensors")) + " --data " + quote(tmp.path.string())),
+                "eval", "none.safetensors");
+    // A config value the model rejects (n_embd not divisible by n_head).
+    check_error(run("train --data x --out " + quote(tmp.file("r")) + " --n-embd 10 --n-head 3"), "train", "n_embd");
+    CHECK_FALSE(fs::exists(tmp.file("r") + "/ckpt.safetensors"));
+  }
+
+  TEST_CASE("prepare -> train -> eval -> sample end to end") {
+    Fixture fx;
+    CHECK(fs::exists(fx.data + "/train.bin"));
+    CHECK(fs::exists(fx.data + "/val.bin"));
+    nlohmann::json meta = nlohmann::json::parse(read_text(fx.data + "/meta.json"));
+    CHECK(meta["tokenizer"] == "char");
+    const int vocab = meta["vocab_size"].get<int>();
+    CHECK(fs::exists(fx.ckpt));
+    CHECK(fs::exists(fx.run + "/ckpt.state.safetensors"));
+    CHECK_FALSE(has_tmp_files(fx.run));
+    // log.jsonl: 4 iterations, evaluations at 1 and 3
+    int iters = 0, evals = 0;
+    for (const std::string& l : lines(read_text(fx.run + "/log.jsonl"))) {
+      auto j = nlohmann::json::parse(l);
+      (j.contains("val_loss") ? evals : iters)++;
+    }
+    CHECK(iters == 4);
+    CHECK(evals == 2);
+
+    // eval prints one JSON line: the mean over every non-overlapping window of val.bin.
+    Result e = run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(fx.data));
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    REQUIRE(lines(e.out).size() == 1u);
+    nlohmann::json r = nlohmann::json::parse(e.out);
+    const size_t len = read_tokens(fx.data + "/val.bin").size();
+    CHECK(r["tokens"].get<int64_t>() == static_cast<int64_t>((len - 1) / 16 * 16));
+    nf::LoadedModel lm = nf::load_model(fx.ckpt);
+    CHECK(lm.model->config().vocab_size == vocab);
+    nf::TokenData val = nf::TokenData::load(fx.data + "/val.bin", vocab);
+    CHECK(r["loss"].get<double>() == doctest::Approx(nf::evaluate_windows(*lm.model, val, 8).loss).epsilon(1e-6));
+    CHECK(r["loss"].get<double>() < std::log(static_cast<double>(vocab)));  // it learned something
+    Result et = run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(fx.data) + " --split train --batch-size 3");
+    REQUIRE_MESSAGE(et.code == 0, et.err);
+    CHECK(nlohmann::json::parse(et.out)["tokens"].get<int64_t>() ==
+          static_cast<int64_t>((read_tokens(fx.data + "/train.bin").size() - 1) / 16 * 16));
+
+    // sample: greedy is deterministic and continues the prompt; seeded sampling repeats.
+    const std::string s = "sample --checkpoint " + quote(fx.ckpt) + " --prompt 'the king' --max-new-tokens 30";
+    Result g1 = run(s + " --temperature 0"), g2 = run(s + " --temperature 0 --seed 5");
+    REQUIRE_MESSAGE(g1.code == 0, g1.err);
+    CHECK(g1.out == g2.out);
+    CHECK(g1.out.rfind("the king", 0) == 0);
+    CHECK(g1.out.size() >= 8 + 30);  // 30 new characters (char tokenizer) + newline
+    Result s1 = run(s + " --temperature 1 --seed 11 --top-k 5"), s2 = run(s + " --temperature 1 --seed 11 --top-k 5");
+    REQUIRE_MESSAGE(s1.code == 0, s1.err);
+    CHECK(s1.out == s2.out);
+    const std::string chars = meta["chars"].get<std::string>();
+    for (char c : s1.out) CHECK((chars.find(c) != std::string::npos || c == '\n'));
+  }
+
+  TEST_CASE("corrupt, truncated and mismatched checkpoints: one-line error, no crash") {
+    Fixture fx;
+    const std::string bytes = read_text(fx.ckpt);
+    const std::string eval = "eval --data " + quote(fx.data) + " --checkpoint ";
+    // truncated
+    const std::string trunc = fx.tmp.file("trunc.safetensors");
+    write_bytes(trunc, bytes.substr(0, bytes.size() / 2));
+    check_error(run(eval + quote(trunc)), "eval", "trunc.safetensors");
+    write_bytes(trunc, bytes.substr(0, 5));
+    check_error(run(eval + quote(trunc)), "eval", "trunc.safetensors");
+    // corrupt header: garbage JSON, and a header length far past the end of the file
+    std::string bad = bytes;
+    for (size_t i = 8; i < 40; ++i) bad[i] = '#';
+    const std::string corrupt = fx.tmp.file("corrupt.safetensors");
+    write_bytes(corrupt, bad);
+    check_error(run(eval + quote(corrupt)), "eval", "corrupt.safetensors");
+    bad = bytes;
+    bad[7] = '\x7f';
+    write_bytes(corrupt, bad);
+    check_error(run(eval + quote(corrupt)), "eval", "corrupt.safetensors");
+    check_error(run("sample --checkpoint " + quote(corrupt)), "sample", "corrupt.safetensors");
+    // a config that does not match the tensors (metadata edited through the safetensors API)
+    nf::SafetensorsFile f = nf::load_safetensors(fx.ckpt);
+    auto j = nlohmann::json::parse(f.metadata.at("config"));
+    j["n_embd"] = 32;
+    f.metadata["config"] = j.dump();
+    const std::string mism = fx.tmp.file("mismatch.safetensors");
+    nf::save_safetensors(mism, f.tensors, f.metadata);
+    check_error(run(eval + quote(mism)), "eval", "does not match");
+    check_error(run("sample --checkpoint " + quote(mism)), "sample", "does not match");
+    // ... and used to start or resume training: error, and the run directory gets no checkpoint
+    const std::string out = fx.tmp.file("from_bad");
+    check_error(run("train --data " + quote(fx.data) + " --out " + quote(out) + " --init " + quote(mism) + " " + kModel +
+                    " --max-iters 2"),
+                "train", "does not match");
+    CHECK_FALSE(fs::exists(out + "/ckpt.safetensors"));
+    // a checkpoint for another vocabulary
+    j["n_embd"] = 16;
+    j["vocab_size"] = 5;
+    f.metadata["config"] = j.dump();
+    const std::string vocab = fx.tmp.file("vocab.safetensors");
+    nf::save_safetensors(vocab, f.tensors, f.metadata);
+    check_error(run(eval + quote(vocab)), "eval", "vocab.safetensors");
+  }
+
+  TEST_CASE("bad data: ids >= vocab_size, odd length, shorter than a block, missing meta.json") {
+    Fixture fx;
+    const std::string before = read_text(fx.ckpt);
+    auto train_into = [&](const std::string& data, const std::string& out) {
+      return run("train --data " + quote(data) + " --out " + quote(out) + " " + kModel + " --max-iters 2 --eval-interval 1");
+    };
+    auto no_checkpoint = [&](const std::string& out) {
+      CHECK_FALSE(fs::exists(out + "/ckpt.safetensors"));
+      CHECK_FALSE(fs::exists(out + "/ckpt.state.safetensors"));
+      CHECK_FALSE(has_tmp_files(out));
+    };
+    const int vocab = nlohmann::json::parse(read_text(fx.data + "/meta.json"))["vocab_size"].get<int>();
+
+    // a token id >= vocab_size
+    std::string d = fx.copy_data("big_id");
+    std::vector<uint16_t> toks = read_tokens(d + "/train.bin");
+    toks[100] = static_cast<uint16_t>(vocab);
+    nf::write_tokens(d + "/train.bin", toks);
+    check_error(train_into(d, fx.tmp.file("o1")), "train", "token id");
+    no_checkpoint(fx.tmp.file("o1"));
+    toks = read_tokens(d + "/val.bin");
+    toks[3] = 60000;
+    nf::write_tokens(d + "/val.bin", toks);
+    check_error(run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(d)), "eval", "60000");
+
+    // odd length
+    d = fx.copy_data("odd");
+    write_bytes(d + "/train.bin", read_text(d + "/train.bin") + "x");
+    check_error(train_into(d, fx.tmp.file("o2")), "train", "odd length");
+    no_checkpoint(fx.tmp.file("o2"));
+    write_bytes(d + "/val.bin", read_text(d + "/val.bin") + "x");
+    check_error(run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(d)), "eval", "odd length");
+
+    // shorter than one block (block 16: 17 tokens are needed for one window)
+    d = fx.copy_data("short");
+    nf::write_tokens(d + "/train.bin", std::vector<uint16_t>(16, 1));
+    check_error(train_into(d, fx.tmp.file("o3")), "train", "block_size");
+    no_checkpoint(fx.tmp.file("o3"));
+    d = fx.copy_data("short_val");
+    nf::write_tokens(d + "/val.bin", std::vector<uint16_t>(10, 1));
+    check_error(train_into(d, fx.tmp.file("o4")), "train", "val.bin");
+    no_checkpoint(fx.tmp.file("o4"));
+    check_error(run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(d)), "eval", "val.bin");
+
+    // missing meta.json
+    d = fx.copy_data("nometa");
+    fs::remove(d + "/meta.json");
+    check_error(train_into(d, fx.tmp.file("o5")), "train", "meta.json");
+    no_checkpoint(fx.tmp.file("o5"));
+    check_error(run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(d)), "eval", "meta.json");
+
+    // A failed run never damages the checkpoint already in its run directory.
+    d = fx.copy_data("big_id2");
+    toks = read_tokens(d + "/train.bin");
+    toks[0] = static_cast<uint16_t>(vocab + 3);
+    nf::write_tokens(d + "/train.bin", toks);
+    check_error(train_into(d, fx.run), "train", "token id");
+    check_error(run("train --data " + quote(d) + " --out " + quote(fx.run) + " --resume --max-iters 8 --quiet"), "train",
+                "token id");
+    CHECK(read_text(fx.ckpt) == before);
+    CHECK_FALSE(has_tmp_files(fx.run));
+  }
+
+  TEST_CASE("--config JSON: keys mirror the flags, flags given on the command line override it") {
+    Fixture fx;
+    const std::string cfg = fx.tmp.file("cfg.json");
+    write_bytes(cfg, R"({"attention": "symmetric", "n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 16,
+                        "batch_size": 2, "max_iters": 2, "eval_interval": 100, "eval_iters": 1, "lr": 0.01,
+                        "warmup_iters": 0, "quiet": true, "seed": 5})");
+    const std::string out = fx.tmp.file("cfgrun");
+    Result r = run("train --config " + quote(cfg) + " --data " + quote(fx.data) + " --out " + quote(out) +
+                   " --max-iters 3 --n-embd 8");
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.err.empty());  // quiet came from the file
+    nf::GPTConfig c = nf::read_checkpoint_config(out + "/ckpt.safetensors");
+    CHECK(c.attention == "symmetric");  // from the file
+    CHECK(c.n_layer == 1);
+    CHECK(c.n_embd == 8);  // the flag wins
+    std::vector<double> lrs;
+    for (const std::string& l : lines(read_text(out + "/log.jsonl"))) {
+      auto j = nlohmann::json::parse(l);
+      if (j.contains("lr")) lrs.push_back(j["lr"].get<double>());
+    }
+    REQUIRE(lrs.size() == 3u);  // --max-iters 3 beat "max_iters": 2
+    CHECK(lrs[0] == 0.01);      // warmup_iters 0 from the file: iteration 0 gets exactly lr
+    // An unknown key is a one-line error naming it.
+    write_bytes(cfg, R"({"n_layers": 2})");
+    check_error(run("train --config " + quote(cfg) + " --data " + quote(fx.data) + " --out " + quote(out)), "train",
+                "n_layers");
+    write_bytes(cfg, "{not json");
+    check_error(run("eval --config " + quote(cfg) + " --checkpoint " + quote(fx.ckpt) + " --data " + quote(fx.data)),
+                "eval", "cfg.json");
+  }
+
+  TEST_CASE("--resume continues the run to --max-iters") {
+    Fixture fx;
+    Result r = run("train --data " + quote(fx.data) + " --out " + quote(fx.run) +
+                   " --resume --max-iters 6 --eval-interval 2 --quiet");
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    std::vector<int64_t> iters;
+    for (const std::string& l : lines(read_text(fx.run + "/log.jsonl"))) {
+      auto j = nlohmann::json::parse(l);
+      if (j.contains("loss")) iters.push_back(j["iter"].get<int64_t>());
+    }
+    CHECK(iters == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+  }
+
+  TEST_CASE("gradcheck --filter add prints PASS lines and the summary") {
+    Result r = run("gradcheck --filter add");
+    CHECK(r.code == 0);
+    std::vector<std::string> ls = lines(r.out);
+    REQUIRE(ls.size() >= 2u);
+    std::smatch m;
+    REQUIRE(std::regex_match(ls.back(), m, std::regex(R"((\d+) passed, 0 failed)")));
+    CHECK(std::stoul(m[1]) == ls.size() - 1);
+    CHECK(std::stoul(m[1]) > 0);
+    for (size_t i = 0; i + 1 < ls.size(); ++i) {
+      CHECK(ls[i].find("add") != std::string::npos);
+      CHECK(ls[i].find("PASS") != std::string::npos);
+    }
+    Result none = run("gradcheck --filter no-such-check-xyz");
+    CHECK(none.code == 0);
+    CHECK(none.out == "0 passed, 0 failed\n");
+  }
+
+  TEST_CASE("--device cuda without a usable GPU is a one-line error") {
+    if (nf::device_hooks().available()) {
+      MESSAGE("a CUDA device is available: skipped");
+      return;
+    }
+    TempDir tmp;
+    const std::string out = tmp.file("run");
+    check_error(run("train --data " + quote(tmp.path.string()) + " --out " + quote(out) + " --device cuda"), "train",
+                "cuda");
+    CHECK_FALSE(fs::exists(out + "/ckpt.safetensors"));
+    check_error(run("eval --checkpoint x --data y --device cuda"), "eval", "cuda");
+    check_error(run("sample --checkpoint x --device cuda"), "sample", "cuda");
+  }
+}
