@@ -25,7 +25,7 @@ namespace nf {
 // h = n/2, so n = 128 (x up to ln FLT_MAX ≈ 88.72, and overflow to inf past it) is exact too.
 NF_ALWAYS_INLINE float fexp(float x) {
   const float hi = 88.8f, lo = -87.33f;
-  const float xc = x > hi ? hi : (x < lo ? lo : x);
+  const float xc = x > hi ? hi : (x >= lo ? x : lo);  // NaN -> lo: no float->int UB below
   // round to nearest by the 1.5·2^23 trick (std::floor / nearbyint do not vectorise here)
   const float shift = 12582912.0f;
   const float n = (xc * 1.44269504088896341f + shift) - shift;
@@ -39,7 +39,7 @@ NF_ALWAYS_INLINE float fexp(float x) {
   p = p * r + 5.0000001201e-1f;
   const float y = p * r * r + r + 1.0f;
   const int32_t ni = static_cast<int32_t>(n), h = ni >> 1;
-  const int32_t b1 = (h + 127) << 23, b2 = (ni - h + 127) << 23;
+  const uint32_t b1 = static_cast<uint32_t>(h + 127) << 23, b2 = static_cast<uint32_t>(ni - h + 127) << 23;
   float s1, s2;
   std::memcpy(&s1, &b1, sizeof s1);
   std::memcpy(&s2, &b2, sizeof s2);
