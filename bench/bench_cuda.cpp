@@ -1,9 +1,9 @@
 // GPU training-step benchmark (issue 6, item 5): the GPT of models/gpt.cpp on Device::CUDA,
-// trained with AdamW on random tokens exactly as bench/torch_gpt_cuda.py trains its PyTorch
+// trained with AdamW on random tokens exactly as bench/torch_gpt.py trains its PyTorch
 // twin (`--device cuda`), so the two can be compared on the same GPU:
 //
 //   build-cuda/bench_cuda --preset gpt2
-//   /usr/bin/python3 bench/torch_gpt_cuda.py --preset gpt2 --device cuda
+//   /usr/bin/python3 bench/torch_gpt.py --preset gpt2 --device cuda
 //
 // For each preset and attention it prints
 //   ms/step   median wall time of one step (zero_grad + forward + loss + backward + AdamW),
