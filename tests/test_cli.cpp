@@ -28,25 +28,15 @@
 #include "train/dataset.h"
 #include "train/safetensors.h"
 #include "train/trainer.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 
-namespace {
+using nf::test::TempDir;
+using nf::test::error_of;
+using nf::test::contains;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("nf_test_cli_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+namespace {
 
 // The CLI binary: built into the same directory as this test executable.
 std::string binary() {

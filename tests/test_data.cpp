@@ -15,27 +15,15 @@
 #include "train/commands.h"
 #include "train/dataset.h"
 #include "train/tokenizer.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 
-namespace {
+using nf::test::TempDir;
+using nf::test::error_of;
+using nf::test::contains;
 
-// A fresh directory under the system temp dir, removed when the test ends.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("nf_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+namespace {
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

@@ -24,27 +24,16 @@
 #include "train/commands.h"
 #include "train/glue_finetune.h"
 #include "train/tokenizer.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using nf::GlueTask;
 
-namespace {
+using nf::test::TempDir;
+using nf::test::error_of;
+using nf::test::contains;
 
-// A scratch directory, removed with everything in it at scope exit.
-struct TmpDir {
-  fs::path path;
-  TmpDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("nf_test_glue_ft_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
-};
+namespace {
 
 void write_file(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
@@ -298,7 +287,7 @@ TEST_SUITE("glue_finetune") {
   }
 
   TEST_CASE("a tiny fine-tune beats the majority class on a separable synthetic task") {
-    TmpDir d;
+    TempDir d;
     const std::string ckpt = make_checkpoint(d.path, "base");
     // SST-2 format. The label is given by the sentence's last character ('!' -> 1, '.' -> 0),
     // after a varying prefix; two thirds of the rows are class 0, so "always 0" scores 2/3.
@@ -349,7 +338,7 @@ TEST_SUITE("glue_finetune") {
   }
 
   TEST_CASE("every task runs end to end from the CLI on fixture data") {
-    TmpDir d;
+    TempDir d;
     write_all_fixtures(d.path / "glue");
     const std::string ckpt = make_checkpoint(d.path, "noise-v2");
     for (const auto& info : nf::glue_tasks()) {
@@ -409,7 +398,7 @@ TEST_SUITE("glue_finetune") {
   }
 
   TEST_CASE("glue --all writes the paper's table: one row per checkpoint, one column per task") {
-    TmpDir d;
+    TempDir d;
     write_all_fixtures(d.path / "glue");
     const std::string base = make_checkpoint(d.path, "base");
     const std::string noise = make_checkpoint(d.path, "noise-v2");
@@ -455,7 +444,7 @@ TEST_SUITE("glue_finetune") {
   }
 
   TEST_CASE("bad input: one-line errors before any training") {
-    TmpDir d;
+    TempDir d;
     write_all_fixtures(d.path / "glue");
     const std::string ckpt = make_checkpoint(d.path, "base");
     const std::string glue = (d.path / "glue").string();

@@ -12,20 +12,16 @@
 
 #include "autograd/node.h"
 #include "tensor/ops.h"
+#include "tests/support.h"
 
 using namespace nf;
 
+using nf::test::TempDir;
+using nf::test::error_of;
+using nf::test::contains;
+
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 Tensor f32(const std::vector<float>& v, Shape shape) { return from_vector<float>(v, std::move(shape)); }
 Tensor f64(const std::vector<double>& v, Shape shape) { return from_vector<double>(v, std::move(shape)); }

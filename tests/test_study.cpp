@@ -35,27 +35,17 @@
 #define STB_IMAGE_STATIC
 #define STBI_ONLY_PNG
 #include <stb/stb_image.h>
+#include "tests/support.h"
 #pragma GCC diagnostic pop
 
 using namespace nf;
 namespace fs = std::filesystem;
 
-namespace {
+using nf::test::TempDir;
+using nf::test::error_of;
+using nf::test::contains;
 
-struct StudyTempDir {
-  fs::path path;
-  StudyTempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("nf_test_study_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~StudyTempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+namespace {
 
 std::string study_text() {
   const char* words[] = {"the", "king", "said", "unto", "them", "and", "it", "was", "so", "light",
@@ -69,7 +59,7 @@ std::string study_text() {
   return s;
 }
 
-std::string study_data(const StudyTempDir& tmp) {
+std::string study_data(const TempDir& tmp) {
   const std::string dir = tmp.file("data");
   prepare_dataset(study_text(), dir, "char", 0, 0.1);
   return dir;
@@ -174,7 +164,7 @@ TEST_SUITE("study") {
   }
 
   TEST_CASE("read_log: curves, resumed duplicates (last wins), throughput of training steps only") {
-    StudyTempDir tmp;
+    TempDir tmp;
     const std::string path = tmp.file("log.jsonl");
     {
       std::ofstream f(path);
@@ -199,7 +189,7 @@ TEST_SUITE("study") {
   }
 
   TEST_CASE("presets: the file, then overrides, then attention/seed/data/out") {
-    StudyTempDir tmp;
+    TempDir tmp;
     fs::create_directories(tmp.file("cfg"));
     {
       std::ofstream f(tmp.file("cfg/tiny-diff.json"));
@@ -228,7 +218,7 @@ TEST_SUITE("study") {
   }
 
   TEST_CASE("compare: two tiny runs; a second invocation reuses them; an interrupted one resumes") {
-    StudyTempDir tmp;
+    TempDir tmp;
     const std::string data = study_data(tmp);
     const std::string out = tmp.file("results");
     CompareOptions o = tiny_compare(data, out);
@@ -311,7 +301,7 @@ TEST_SUITE("study") {
         }
         runs.push_back(r);
       }
-    StudyTempDir tmp;
+    TempDir tmp;
     write_loss_curves(runs, tmp.file("val.png"), tmp.file("train.png"));
     for (const char* f : {"val.png", "train.png"}) {
       Png p = decode_png(tmp.file(f));
@@ -398,7 +388,7 @@ TEST_SUITE("study") {
   }
 
   TEST_CASE("attention-map PNGs from saved checkpoints decode, right size, not blank") {
-    StudyTempDir tmp;
+    TempDir tmp;
     const std::string data = study_data(tmp);
     const std::string meta = load_tokenizer(data + "/meta.json")->to_meta_json().dump();
     const int vocab = load_tokenizer(data + "/meta.json")->vocab_size();

@@ -14,21 +14,16 @@
 #include "autograd/node.h"
 #include "tensor/ops.h"
 #include "tensor/storage.h"
+#include "tests/support.h"
 
 using namespace nf;
 
+using nf::test::TempDir;
+using nf::test::error_of;
+using nf::test::contains;
+
 namespace {
 
-// The message of the std::exception `f` throws ("" if it does not throw).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 Tensor f32(const std::vector<float>& v, Shape shape) { return from_vector<float>(v, std::move(shape)); }
 Tensor f64(const std::vector<double>& v, Shape shape) { return from_vector<double>(v, std::move(shape)); }

@@ -24,27 +24,16 @@
 #include "train/optim.h"
 #include "train/safetensors.h"
 #include "train/trainer.h"
+#include "tests/support.h"
 
 using namespace nf;
 namespace fs = std::filesystem;
 
-namespace {
+using nf::test::TempDir;
+using nf::test::error_of;
+using nf::test::contains;
 
-// A fresh directory under the system temp dir, removed when the test ends.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("nf_test_train_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+namespace {
 
 // ~4 KB of deterministic pseudo-English.
 std::string fixture_text() {
@@ -141,15 +130,6 @@ void perturb(GPT& m, double std, uint64_t seed) {
   for (auto& [n, t] : m.named_parameters()) t.add_(randn(t.shape(), g, t.dtype()), std);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
