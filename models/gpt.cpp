@@ -43,8 +43,8 @@ GPT::GPT(const GPTConfig& cfg, uint64_t seed) : rng(seed ^ 0x5eedULL), cfg_(cfg)
   ln_f = transformer->register_module("ln_f", std::make_shared<LayerNorm>(cfg.n_embd, cfg.bias));
 }
 
-Tensor GPT::head(const Tensor& x) const {
-  return linear(ln_f->forward(x), wte->weight);  // lm_head tied to wte: logits = x · wteᵀ
+Tensor GPT::lm_head(const Tensor& h) const {
+  return linear(h, wte->weight);  // tied to wte: logits = h · wteᵀ
 }
 
 Tensor GPT::hidden(const Tensor& idx) {
@@ -62,7 +62,7 @@ GPTOutput GPT::forward(const Tensor& idx, const Tensor& targets) {
   Tensor h = hidden(idx);
   const int64_t B = idx.size(0), T = idx.size(1);
   GPTOutput out;
-  out.logits = linear(h, wte->weight);  // lm_head tied to wte, as head()
+  out.logits = lm_head(h);
   if (!targets.defined()) return out;
   out.ce = cross_entropy(out.logits.view({B * T, cfg_.vocab_size}), targets.reshape({B * T}), -1);
   out.loss = out.ce;
@@ -113,7 +113,7 @@ Tensor GPT::forward_step(const Tensor& tok, GPTCache& cache) {
   Tensor x = add(wte->forward(tok), wpe->forward(full({1}, static_cast<double>(cache.pos), DType::I64)));
   for (size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward_step(x, cache.pos, cache.layers[l], rng);
   ++cache.pos;
-  return head(x).view({B, cfg_.vocab_size});
+  return lm_head(ln_f->forward(x)).view({B, cfg_.vocab_size});
 }
 
 std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t max_new, double temperature,
@@ -169,17 +169,26 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
   return seq;
 }
 
+namespace {
+// AdamW decays weight matrices and embeddings (≥ 2-D). The 2-D tables of the attention variants —
+// pairwise_c [H, d] and relpos noise [H, block] — are per-head scales and noise statistics, not
+// weights, so they are kept out like biases and gains.
+bool decayed(const std::string& name, const Tensor& t) {
+  return t.dim() >= 2 && name.find("pairwise_c") == std::string::npos && name.find("noise_") == std::string::npos;
+}
+}  // namespace
+
 std::vector<Tensor> GPT::decay_parameters() const {
   std::vector<Tensor> out;
   for (auto& [n, t] : named_parameters())
-    if (t.dim() >= 2 && n.find("pairwise_c") == std::string::npos && n.find("noise_") == std::string::npos) out.push_back(t);
+    if (decayed(n, t)) out.push_back(t);
   return out;
 }
 
 std::vector<Tensor> GPT::no_decay_parameters() const {
   std::vector<Tensor> out;
   for (auto& [n, t] : named_parameters())
-    if (!(t.dim() >= 2 && n.find("pairwise_c") == std::string::npos && n.find("noise_") == std::string::npos)) out.push_back(t);
+    if (!decayed(n, t)) out.push_back(t);
   return out;
 }
 

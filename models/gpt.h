@@ -69,7 +69,7 @@ class GPT : public Module {
   Generator rng;
 
  private:
-  Tensor head(const Tensor& x) const;  // final LN + tied lm_head
+  Tensor lm_head(const Tensor& h) const;  // final-LN output (…, C) -> logits (…, V), tied to wte
   GPTConfig cfg_;
 };
 

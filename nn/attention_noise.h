@@ -9,7 +9,8 @@
 namespace nf {
 
 // Expands a noise parameter to score shape (1, Hn, Tq, Tk). `param` is [Hn] (scalar per head,
-// Hn = 1 for v1) or [Hn, block] (relpos, indexed by `dist`, an int64 (Tq, Tk) of i − j ≥ 0).
+// Hn = 1 for v1; `dist` unused, it broadcasts) or [Hn, block] (relpos, indexed by `dist`, an
+// int64 (Tq, Tk) of i − j ≥ 0).
 Tensor expand_noise_param(const Tensor& param, const Tensor& dist, bool relpos);
 
 // Causal distances i − j (clamped at 0 above the diagonal, which the mask removes anyway) for

@@ -45,15 +45,18 @@ void CausalSelfAttention::project(const Tensor& x, Tensor& q, Tensor& k, Tensor&
   v = split_heads(parts.back(), H_);
 }
 
-// N for score shape (B, Hn, Tq, Tk): μ + σ ε in training (or noise_at_eval=sample), μ otherwise.
-Tensor CausalSelfAttention::noise_term(int64_t B, const Tensor& dist, Generator& gen) const {
+// N for score shape (B, Hn, Tq, Tk), queries at q_pos and keys at k_pos: μ + σ ε in training
+// (or noise_at_eval=sample), μ otherwise. Only relpos needs the (Tq, Tk) table of distances.
+Tensor CausalSelfAttention::noise_term(int64_t B, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos,
+                                       Generator& gen) const {
+  const Tensor dist = relpos_ ? causal_distances(q_pos, k_pos) : Tensor();
   Tensor mu = relpos_ ? noise_mu.view({-1, cfg_.block_size}) : noise_mu;
   Tensor mean_ = expand_noise_param(mu, dist, relpos_);
   if (!is_training() && cfg_.noise_at_eval == "mean") return mean_;
   Tensor lv = relpos_ ? noise_logvar.view({-1, cfg_.block_size}) : noise_logvar;
   Tensor sigma = exp(mul(expand_noise_param(lv, dist, relpos_), 0.5));
   const int64_t Hn = per_head_noise_ ? H_ : 1;
-  Tensor eps = fixed_eps.defined() ? fixed_eps : randn({B, Hn, dist.size(0), dist.size(1)}, gen, mu.dtype());
+  Tensor eps = fixed_eps.defined() ? fixed_eps : randn({B, Hn, static_cast<int64_t>(q_pos.size()), static_cast<int64_t>(k_pos.size())}, gen, mu.dtype());
   return add(mean_, mul(sigma, eps));
 }
 
@@ -67,7 +70,7 @@ Tensor CausalSelfAttention::forward(const Tensor& x, Generator& gen) {
   if (noise_) {
     std::vector<int64_t> p(T);
     std::iota(p.begin(), p.end(), 0);
-    Tensor logits = add(mul(scores, scale_), noise_term(B, causal_distances(p, p), gen));
+    Tensor logits = add(mul(scores, scale_), noise_term(B, p, p, gen));
     att = causal_softmax(logits, 1.0);
   } else if (selective_) {
     Tensor logits = mul(scores, scale_);
@@ -105,7 +108,7 @@ Tensor CausalSelfAttention::forward_step(const Tensor& x, int64_t pos, LayerCach
   Tensor qs = pairwise_c.defined() ? mul(q, pairwise_c.view({1, H_, 1, d_})) : q;
   Tensor scores = matmul(qs, K.transpose(-1, -2));  // (B, H, 1, len)
   Tensor logits = mul(scores, scale_);
-  if (noise_) logits = add(logits, noise_term(B, causal_distances({pos}, cache.pos), gen));
+  if (noise_) logits = add(logits, noise_term(B, {pos}, cache.pos, gen));
   if (selective_) {
     Tensor f = cache.f.narrow(1, 0, cache.len);  // (B, len)
     logits = sub(logits, f.view({B, 1, 1, cache.len}));

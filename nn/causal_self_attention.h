@@ -34,7 +34,8 @@ class CausalSelfAttention : public Attention {
  private:
   // Q (B,H,Tq,d), K, V views of the projections of x.
   void project(const Tensor& x, Tensor& q, Tensor& k, Tensor& v) const;
-  Tensor noise_term(int64_t B, const Tensor& dist, Generator& gen) const;
+  Tensor noise_term(int64_t B, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos,
+                    Generator& gen) const;
 
   GPTConfig cfg_;
   int64_t H_, d_;

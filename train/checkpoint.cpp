@@ -33,6 +33,13 @@ const std::string& meta_at(const SafetensorsFile& f, const std::string& key, con
   return it->second;
 }
 
+// Each parameter's checkpoint name, keyed by its data, to name optimizer moments after it.
+std::map<const TensorImpl*, std::string> parameter_names(const GPT& model) {
+  std::map<const TensorImpl*, std::string> names;
+  for (auto& [n, t] : model.named_parameters()) names[t.impl()] = n;
+  return names;
+}
+
 uint64_t parse_u64(const std::string& s, const std::string& path, const std::string& key) {
   try {
     size_t used = 0;
@@ -53,8 +60,9 @@ void save_model(const std::string& path, const GPT& model, const std::string& to
   save_safetensors(path, tensors, meta);
 }
 
-GPTConfig read_checkpoint_config(const std::string& path) {
-  SafetensorsFile f = load_safetensors(path);
+namespace {
+// The model config stored under __metadata__["config"], with errors naming the file.
+GPTConfig config_of(const SafetensorsFile& f, const std::string& path) {
   try {
     return GPTConfig::from_json(nlohmann::json::parse(meta_at(f, "config", path)));
   } catch (const nlohmann::json::exception&) {
@@ -63,17 +71,13 @@ GPTConfig read_checkpoint_config(const std::string& path) {
     throw std::runtime_error(path + ": " + e.what());
   }
 }
+}  // namespace
+
+GPTConfig read_checkpoint_config(const std::string& path) { return config_of(load_safetensors(path), path); }
 
 LoadedModel load_model(const std::string& path, DType dtype) {
   SafetensorsFile f = load_safetensors(path);
-  GPTConfig cfg;
-  try {
-    cfg = GPTConfig::from_json(nlohmann::json::parse(meta_at(f, "config", path)));
-  } catch (const nlohmann::json::exception&) {
-    throw std::runtime_error(path + ": the config in the metadata is not valid JSON");
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(path + ": " + e.what());
-  }
+  const GPTConfig cfg = config_of(f, path);
   LoadedModel out;
   out.model = std::make_unique<GPT>(cfg);
   if (dtype != DType::F32) out.model->to(dtype);
@@ -107,8 +111,7 @@ void save_train_state(const std::string& path, const GPT& model, Optimizer& opt,
     meta["optimizer"] = "adamw";
     meta["adam_steps"] = std::to_string(adam->steps);
     // Moments are in optimizer order; name them by their parameter.
-    std::map<const TensorImpl*, std::string> names;
-    for (auto& [n, t] : model.named_parameters()) names[t.impl()] = n;
+    const std::map<const TensorImpl*, std::string> names = parameter_names(model);
     size_t k = 0;
     for (auto& g : opt.groups())
       for (auto& p : g.params) {
@@ -142,8 +145,7 @@ TrainState load_train_state(const std::string& path, const GPT& model, Optimizer
     throw std::runtime_error(path + ": training state is for optimizer '" + kind + "', this run uses another");
   if (adam) {
     adam->steps = static_cast<int64_t>(parse_u64(meta_at(f, "adam_steps", path), path, "adam_steps"));
-    std::map<const TensorImpl*, std::string> names;
-    for (auto& [n, t] : model.named_parameters()) names[t.impl()] = n;
+    const std::map<const TensorImpl*, std::string> names = parameter_names(model);
     NoGradGuard ng;
     size_t k = 0;
     for (auto& g : opt.groups())

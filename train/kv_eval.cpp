@@ -27,14 +27,13 @@ KVEvalResult evaluate_windows_cached(GPT& model, const TokenData& data, const st
       Tensor logits = model.forward_step(full({1, 1}, static_cast<double>(x[t]), DType::I64), cache);  // (1, V)
       total += cross_entropy(logits, full({1}, static_cast<double>(y[t]), DType::I64)).item();
     }
-    int64_t bytes = 0;
+    int64_t bytes = 0, full_bytes = 0;
     for (const LayerCache& lc : cache.layers) {
       r.peak_entries = std::max(r.peak_entries, lc.peak);
       bytes += lc.peak * lc.bytes_per_entry;
+      full_bytes += T * lc.bytes_per_entry;
     }
     r.peak_bytes = std::max(r.peak_bytes, bytes);
-    int64_t full_bytes = 0;
-    for (const LayerCache& lc : cache.layers) full_bytes += T * lc.bytes_per_entry;
     r.full_cache_bytes = full_bytes;
     r.tokens += T;
     ++r.windows;
