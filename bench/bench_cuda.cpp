@@ -1,9 +1,8 @@
 // GPU training-step benchmark (issue 6, item 5): the GPT of models/gpt.cpp on Device::CUDA,
-// trained with AdamW on random tokens exactly as bench/torch_gpt.py trains its PyTorch
-// twin (`--device cuda`), so the two can be compared on the same GPU:
+// trained with AdamW on random tokens, the same model and step as bench/bench_train.cpp on the
+// CPU:
 //
 //   build-cuda/bench_cuda --preset gpt2
-//   /usr/bin/python3 bench/torch_gpt.py --preset gpt2 --device cuda
 //
 // For each preset and attention it prints
 //   ms/step   median wall time of one step (zero_grad + forward + loss + backward + AdamW),
@@ -17,7 +16,7 @@
 //             H100 PCIe, H200, A100) or given with --peak-tflops.
 //   peak MiB  the caching allocator's peak device bytes in use during the timed steps
 //
-// Presets match torch_gpt.py's: tiny (8×64, 4×128), small (4×256, 6×384), gpt2 (4×1024,
+// Presets match bench_train's (and the PyTorch peer's): tiny (8×64, 4×128), small (4×256, 6×384), gpt2 (4×1024,
 // 12×768, V = 50304). Usage:
 //   bench_cuda [--preset tiny|small|gpt2|all|a,b] [--attention base|symmetric|...|a,b]
 //              [--steps N] [--warmup N] [--batch-size B] [--block-size T] [--tf32]

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # noiseformer vs PyTorch, CPU training throughput on the same GPT shapes (issue 7).
 #
-# Runs build/bench_train (bench/bench_train.cpp) and bench/torch_gpt.py (PyTorch; a copy of
-# ../shared/bench/torch_gpt.py that also reports the fastest step and CPU time per step) on each
-# preset and attention, alternating the two programs `--repeat` times in the same environment:
+# Runs build/bench_train (bench/bench_train.cpp) and the PyTorch peer script (default
+# ../shared/bench/torch_gpt.py, the same GPT in PyTorch; --torch-script PATH to use another) on
+# each preset and attention, alternating the two programs `--repeat` times in the same environment:
 #   OMP_WAIT_POLICY=PASSIVE, OMP_NUM_THREADS=<threads>, and the same OPENBLAS_CORETYPE for both
 #   (SkylakeX where the CPU has AVX-512 F/VL/BW/DQ — the choice tensor/blas_setup.h makes —
 #   otherwise whatever the environment says).
-# Prints each program's median ms/step (the median over repeats of each run's median step),
-# fastest step, CPU ms/step, peak RSS, our matmul-only floor, and the ratios. torch_gpt.py knows
-# only base and symmetric attention; the other variants are compared with PyTorch's base.
+# Prints each program's median ms/step (the median over repeats of each run's median step), peak
+# RSS, our matmul-only floor, and the ratios. The peer knows only base and symmetric attention;
+# the other variants are compared with PyTorch's base.
 #
 #   scripts/bench_vs_torch.sh                              # tiny + small, base, 3 repeats
 #   scripts/bench_vs_torch.sh --presets "tiny small gpt2" --attentions all --repeat 5
 #
 # Options: --build DIR (default build-bench), --presets "…", --attentions "…"|all, --repeat N,
-#          --threads N (default 2), --no-build.
+#          --threads N (default 2), --torch-script PATH, --no-build.
 # Installs python3-torch with apt-get when it is missing (tests never need it, so it is not in
 # scripts/install-deps.sh).
 set -euo pipefail
@@ -27,6 +27,7 @@ ATTENTIONS="base"
 REPEAT=3
 THREADS=2
 DO_BUILD=1
+TORCH_SCRIPT=../shared/bench/torch_gpt.py
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD="$2"; shift 2 ;;
@@ -34,11 +35,13 @@ while [ $# -gt 0 ]; do
     --attentions) ATTENTIONS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --torch-script) TORCH_SCRIPT="$2"; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench_vs_torch.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+[ -f "$TORCH_SCRIPT" ] || { echo "bench_vs_torch.sh: PyTorch peer $TORCH_SCRIPT not found (--torch-script PATH)" >&2; exit 1; }
 [ "$ATTENTIONS" = all ] && ATTENTIONS="base symmetric noise-v1 noise-v2 diff shared-diff selective"
 
 # ---- PyTorch (Debian's python3-torch) ----------------------------------------------------------
@@ -73,8 +76,10 @@ echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS"' EXIT
 for preset in $PRESETS; do
+  # timed steps: bench_train's own defaults and the peer's 10 (+3 warm-up); for GPT-2-small 3 (+1)
+  # for both, as its steps take seconds (PyTorch's ~18 s here)
   steps=(); tsteps=(--steps 10 --warmup 3); tbatch=()
-  if [ "$preset" = gpt2 ]; then tsteps=(--steps 5 --warmup 2); tbatch=(--batch-size 1); fi
+  if [ "$preset" = gpt2 ]; then steps=(--steps 3 --warmup 1); tsteps=(--steps 3 --warmup 1); tbatch=(--batch-size 1); fi
   for attn in $ATTENTIONS; do
     tattn=base; [ "$attn" = symmetric ] && tattn=symmetric
     for ((r = 1; r <= REPEAT; r++)); do
@@ -82,7 +87,7 @@ for preset in $PRESETS; do
       "$BENCH" --json --preset "$preset" --attention "$attn" "${steps[@]}" >>"$RESULTS"
       # PyTorch's run for this (preset, attention): for a variant it lacks, its base (run once per repeat)
       if [ "$tattn" = "$attn" ] || ! grep -q "\"torch_for\": \"$preset/base/$r\"" "$RESULTS"; then
-        $PY bench/torch_gpt.py --preset "$preset" --attention "$tattn" --threads "$THREADS" "${tsteps[@]}" "${tbatch[@]}" |
+        $PY "$TORCH_SCRIPT" --preset "$preset" --attention "$tattn" --threads "$THREADS" "${tsteps[@]}" "${tbatch[@]}" |
           sed "s|^{|{\"torch_for\": \"$preset/$tattn/$r\", |" >>"$RESULTS"
       fi
     done
@@ -101,19 +106,18 @@ for r in rows:
         p, a, _ = r["torch_for"].split("/")
         torch.setdefault((p, a), []).append(r)
 med = lambda rs, k: statistics.median(x[k] for x in rs)
-print(f"{'preset':6} {'attention':11} | {'ours ms':>8} {'torch ms':>8} {'ratio':>6} | {'min ms':>7} {'t min':>7} {'ratio':>6} |"
-      f" {'cpu ms':>7} {'t cpu':>7} {'ratio':>6} | {'RSS MiB':>7} {'t RSS':>6} | {'tok/s':>7} {'GF/s':>6} |"
-      f" {'floor':>6} {'x floor':>7} | {'x base':>6}")
+r = lambda x, y: f"{x / y:6.2f}" if y else "     -"
+print(f"{'preset':6} {'attention':11} | {'ours ms':>8} {'torch ms':>8} {'ratio':>6} | {'RSS MiB':>7} {'t RSS':>6} |"
+      f" {'tok/s':>7} {'GF/s':>6} | {'floor':>6} {'x floor':>7} | {'x base':>6}")
 for (p, a), rs in ours.items():
     t = torch.get((p, a if a == "symmetric" else "base"))
     base = ours.get((p, "base"))
-    ms, mn, cpu = med(rs, "ms"), med(rs, "ms_min"), med(rs, "cpu_ms")
-    tms, tmn, tcpu, trss = (med(t, "ms"), med(t, "ms_min"), med(t, "cpu_ms"), med(t, "peak_rss_mib")) if t else (0, 0, 0, 0)
-    r = lambda x, y: f"{x / y:6.2f}" if y else "     -"
-    print(f"{p:6} {a:11} | {ms:8.1f} {tms:8.1f} {r(ms, tms)} | {mn:7.1f} {tmn:7.1f} {r(mn, tmn)} |"
-          f" {cpu:7.1f} {tcpu:7.1f} {r(cpu, tcpu)} | {med(rs, 'peak_rss_mib'):7.0f} {trss:6.0f} |"
+    ms = med(rs, "ms")
+    tms, trss = (med(t, "ms"), med(t, "peak_rss_mib")) if t else (0, 0)
+    print(f"{p:6} {a:11} | {ms:8.1f} {tms:8.1f} {r(ms, tms)} | {med(rs, 'peak_rss_mib'):7.0f} {trss:6.0f} |"
           f" {med(rs, 'tok_per_s'):7.0f} {med(rs, 'gflops'):6.1f} | {med(rs, 'floor_ms'):6.1f} {r(ms, med(rs, 'floor_ms'))} |"
           f" {r(ms, med(base, 'ms')) if base else '     -'}")
-print("ratio = ours / PyTorch (lower is better); x floor = ours ms / matmul-only floor ms;"
+print("ratio = ours / PyTorch (lower is better; symmetric against PyTorch's symmetric, every other"
+      " variant against PyTorch's base); x floor = ours ms / matmul-only floor ms (same run);"
       " x base = this attention's ms / base's ms (ours)")
 EOF
