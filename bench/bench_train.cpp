@@ -12,8 +12,9 @@
 //   floor ms  the matmul-only floor: every GEMM the same step ran (forward and backward shapes,
 //             transpose flags and batch counts, recorded by tensor/gemm_trace.h during a step)
 //             timed alone with raw cblas_sgemm on scratch buffers in the same run; batched
-//             products are timed both ways (BLAS threads per product / OpenMP over the batch
-//             with single-threaded BLAS) and the faster counts
+//             each shape is timed three ways (BLAS's threads per product / the threads sharing
+//             out each product's rows or columns / OpenMP over a batch with serial BLAS) and the
+//             fastest counts
 //   x floor   ms/step ÷ floor ms
 //
 // Usage:
@@ -108,8 +109,10 @@ struct Options {
 };
 
 // ---- the matmul-only floor ---------------------------------------------------------------------
-// Times one recorded product shape with raw cblas_sgemm: per product with BLAS's own threads,
-// and (batched) one product per OpenMP thread with BLAS serial inside; returns the faster median.
+// Times one recorded product shape with raw cblas_sgemm three ways: per product with BLAS's own
+// threads; per product with the threads sharing out its rows or columns (sgemm_threads_shared,
+// as the engine does); and (batched) one product per OpenMP thread with BLAS serial inside.
+// Returns the fastest median.
 std::pair<double, double> time_gemm(const GemmCall& c, float* A, float* Bm, float* Cm) {
   const int64_t M = c.M, N = c.N, K = c.K;
   const int64_t lda = c.trans_a ? M : K, ldb = c.trans_b ? K : N;
@@ -119,6 +122,11 @@ std::pair<double, double> time_gemm(const GemmCall& c, float* A, float* Bm, floa
                 1.f, A + i * M * K, lda, Bm + i * K * N, ldb, beta, Cm + i * M * N, N);
   };
   auto serial = [&] { for (int64_t i = 0; i < c.batch; ++i) one(i); };
+  auto shared = [&] {
+    for (int64_t i = 0; i < c.batch; ++i)
+      sgemm_threads_shared(c.trans_a, c.trans_b, M, N, K, 1.f, A + i * M * K, lda, Bm + i * K * N, ldb, beta,
+                           Cm + i * M * N, N);
+  };
   auto parallel = [&] {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < c.batch; ++i) one(i);
@@ -138,6 +146,8 @@ std::pair<double, double> time_gemm(const GemmCall& c, float* A, float* Bm, floa
     return std::make_pair(median(t), median(tc));
   };
   auto best = measure(serial);
+  auto sh = measure(shared);
+  if (sh.first < best.first) best = sh;
   if (c.batch > 1) {
     auto p = measure(parallel);
     if (p.first < best.first) best = p;

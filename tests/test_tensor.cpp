@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -386,6 +388,52 @@ TEST_SUITE("tensor") {
     for (int64_t i = 0; i < 3; ++i) {
       std::vector<double> got = values(C.select(0, i)), want = naive(A.select(0, i), B.select(0, i));
       for (size_t k = 0; k < got.size(); ++k) CHECK(got[k] == doctest::Approx(want[k]).epsilon(1e-5));
+    }
+  }
+
+  TEST_CASE("products shared out between threads by rows or by columns match a naive loop in every layout") {
+    // With more than one thread a single product is cut into blocks of C's rows (M >= N) or
+    // columns (N > M), each block one serial BLAS call (tensor/ops_matmul.cpp, gemm_shared).
+    // The shapes here are large enough to be cut, odd enough that the blocks are uneven.
+    Generator g(31);
+    auto naive = [](const Tensor& a, const Tensor& b) {
+      const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+      std::vector<double> av = values(a.contiguous()), bv = values(b.contiguous()), c(M * N, 0.0);
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t j = 0; j < N; ++j) c[i * N + j] += av[i * K + k] * bv[k * N + j];
+      return c;
+    };
+    auto close = [](const std::vector<double>& got, const std::vector<double>& want) {
+      REQUIRE(got.size() == want.size());
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]) / (1 + std::abs(want[i])));
+      return worst;
+    };
+    for (int threads : {1, 2, 3}) {
+      Threads scope(threads);
+      CAPTURE(threads);
+      for (auto [M, K, N] : std::vector<std::array<int64_t, 3>>{{150, 33, 70}, {40, 33, 200}, {97, 5, 97}}) {
+        CAPTURE(M);
+        CAPTURE(N);
+        for (DType dt : {DType::F32, DType::F64}) {
+          const double tol = dt == DType::F32 ? 1e-5 : 1e-12;
+          Tensor a = randn({M, K}, g, dt), at = randn({K, M}, g, dt).t();
+          Tensor b = randn({K, N}, g, dt), bt = randn({N, K}, g, dt).t();
+          for (auto [x, y] : std::vector<std::pair<Tensor, Tensor>>{{a, b}, {at, b}, {a, bt}, {at, bt}})
+            CHECK(close(values(matmul(x, y)), naive(x, y)) < tol);
+          // beta = 1: linear pre-fills the bias and the product accumulates onto it
+          Tensor bias = randn({N}, g, dt);
+          std::vector<double> want = naive(a, bt), bv = values(bias);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) want[i * N + j] += bv[j];
+          CHECK(close(values(linear(a, bt.t(), bias)), want) < tol);
+        }
+      }
+      // a batch too small to share out over the threads: product by product, each one cut
+      Tensor A = randn({3, 100, 20}, g), B = randn({3, 90, 20}, g).transpose(1, 2);
+      Tensor C = matmul(A, B);
+      for (int64_t i = 0; i < 3; ++i) CHECK(close(values(C.select(0, i)), naive(A.select(0, i), B.select(0, i))) < 1e-5);
     }
   }
 
