@@ -44,36 +44,42 @@ inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, i
   cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-// One product C = op(A)·op(B) with the threads sharing out C themselves: rows [m0, m1) of C
-// need only rows [m0, m1) of op(A) (row m of op(A) starts at A + m·lda, or A + m when A is
-// transposed); columns [n0, n1) need only columns [n0, n1) of op(B) (B + n, or B + n·ldb when
-// transposed). Each thread calls BLAS on its block, and the OpenMP build of OpenBLAS runs
-// serially inside a parallel region.
+// One product C = op(A)·op(B) with the threads sharing out C themselves, as a grid of
+// pm × pn blocks: block (i, j) = rows [m0, m1) × columns [n0, n1) of C needs only rows
+// [m0, m1) of op(A) (they start at A + m·lda, or A + m when A is transposed) and columns
+// [n0, n1) of op(B) (B + n, or B + n·ldb when transposed). Each thread calls BLAS on its block,
+// and the OpenMP build of OpenBLAS runs serially inside a parallel region.
 // Why not OpenBLAS's own threads: they split one product too, but synchronise with each other
 // while packing (spinning on sched_yield), which on this project's small shapes costs a third
 // of the time — a (512×128)·(128×384) product takes 150 µs this way against 230 µs with BLAS
 // threads on the 2-core reference machine, and the small preset's 1024-row products ~4 % less.
-// Blocks are split along the longer of M and N, at multiples of 16 rows/columns (the kernels'
-// unroll); a dimension under 64 is not worth splitting and goes to BLAS as one call.
+// The price is that each block packs its own rows of A and columns of B: a grid of pm × pn
+// packs A pn times and B pm times, so the grid is chosen to keep pn·M + pm·N smallest (with
+// 2 threads: a split along the longer of M and N). Blocks are at least 32 wide and cut at
+// multiples of 16 (the kernels' unroll); a product too small to cut goes to BLAS as one call.
 template <class T>
 void gemm_shared(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                  int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const bool by_rows = M >= N;
-  const int64_t len = by_rows ? M : N;
-  if (threads < 2 || len < 64 || K == 0) {
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int64_t pm = 1, pn = 1, best = -1;
+  for (int64_t a = threads; a >= 1; --a)  // on a tie, more row blocks (a) win
+    for (int64_t b = 1; a * b <= threads; ++b) {
+      if (M < 32 * a || N < 32 * b) continue;
+      const int64_t cost = b * M + a * N;  // elements of A and B packed, in units of K
+      // more blocks first (every thread busy), then less packing
+      if (a * b > pm * pn || (a * b == pm * pn && (best < 0 || cost < best))) pm = a, pn = b, best = cost;
+    }
+  if (pm * pn < 2 || K == 0) {
     gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  const int64_t parts = std::min<int64_t>(threads, len / 32);
-  auto bound = [&](int64_t p) { return p == parts ? len : (len * p / parts) / 16 * 16; };
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(parts))
-  for (int64_t p = 0; p < parts; ++p) {
-    const int64_t lo = bound(p), n = bound(p + 1) - lo;
-    if (by_rows)
-      gemm(ta, tb, n, N, K, alpha, ta == CblasTrans ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
-    else
-      gemm(ta, tb, M, n, K, alpha, A, lda, tb == CblasTrans ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+  auto cut = [](int64_t len, int64_t parts, int64_t p) { return p == parts ? len : (len * p / parts) / 16 * 16; };
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(pm * pn))
+  for (int64_t blk = 0; blk < pm * pn; ++blk) {
+    const int64_t i = blk / pn, j = blk % pn;
+    const int64_t m0 = cut(M, pm, i), m1 = cut(M, pm, i + 1), n0 = cut(N, pn, j), n1 = cut(N, pn, j + 1);
+    gemm(ta, tb, m1 - m0, n1 - n0, K, alpha, ta == CblasTrans ? A + m0 : A + m0 * lda, lda,
+         tb == CblasTrans ? B + n0 * ldb : B + n0, ldb, beta, C + m0 * ldc + n0, ldc);
   }
 }
 

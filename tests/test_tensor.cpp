@@ -391,10 +391,11 @@ TEST_SUITE("tensor") {
     }
   }
 
-  TEST_CASE("products shared out between threads by rows or by columns match a naive loop in every layout") {
-    // With more than one thread a single product is cut into blocks of C's rows (M >= N) or
-    // columns (N > M), each block one serial BLAS call (tensor/ops_matmul.cpp, gemm_shared).
-    // The shapes here are large enough to be cut, odd enough that the blocks are uneven.
+  TEST_CASE("products shared out between threads in blocks of rows and columns match a naive loop in every layout") {
+    // With more than one thread a single product is cut into a grid of blocks of C (rows with
+    // 2 or 3 threads when M > N, columns when N > M, 2 × 2 with 4 threads on a square C), each
+    // block one serial BLAS call (tensor/ops_matmul.cpp, gemm_shared). The shapes here are
+    // large enough to be cut, odd enough that the blocks are uneven.
     Generator g(31);
     auto naive = [](const Tensor& a, const Tensor& b) {
       const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
@@ -410,10 +411,10 @@ TEST_SUITE("tensor") {
       for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]) / (1 + std::abs(want[i])));
       return worst;
     };
-    for (int threads : {1, 2, 3}) {
+    for (int threads : {1, 2, 3, 4}) {
       Threads scope(threads);
       CAPTURE(threads);
-      for (auto [M, K, N] : std::vector<std::array<int64_t, 3>>{{150, 33, 70}, {40, 33, 200}, {97, 5, 97}}) {
+      for (auto [M, K, N] : std::vector<std::array<int64_t, 3>>{{150, 33, 70}, {40, 33, 200}, {97, 5, 97}, {200, 17, 200}}) {
         CAPTURE(M);
         CAPTURE(N);
         for (DType dt : {DType::F32, DType::F64}) {
