@@ -14,6 +14,7 @@
 //   randn in float32 (vectorised Box–Muller) vs Generator::normal_at in double
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -215,11 +216,17 @@ TEST_CASE("split parts accumulate their gradients like the unsplit graph") {
 }
 
 TEST_CASE("attention-shaped products: gradients of q, k, v views equal those of contiguous copies") {
+  // Two shapes: 8 heads, shared one per thread (OpenMP over the batch); and 3 heads of 96
+  // positions, each product cut into row blocks between the threads (gemm_shared), gradients
+  // written into the strided (B, T, H, d) layout.
+  for (const std::array<int64_t, 3>& shape : std::vector<std::array<int64_t, 3>>{{2, 48, 4}, {1, 96, 3}})
   for (DType dt : {DType::F32, DType::F64}) {
+    const int64_t B = shape[0], T = shape[1], H = shape[2];
     for (bool shared_qk : {false, true}) {
       CAPTURE(dtype_name(dt));
       CAPTURE(shared_qk);
-      const int64_t B = 2, T = 48, H = 4, d = 16, C = H * d;
+      CAPTURE(T);
+      const int64_t d = 16, C = H * d;
       Tensor qkv = leaf({B, T, 3 * C}, 61, dt), qkv2 = fresh(qkv);
       Tensor w = leaf({B, T, C}, 62, dt).detach();
       auto run = [&](const Tensor& src, bool copy) {
