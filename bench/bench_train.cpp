@@ -11,9 +11,9 @@
 //             before the floor below allocates its scratch buffers
 //   floor ms  the matmul-only floor: every GEMM the same step ran (forward and backward shapes,
 //             transpose flags and batch counts, recorded by tensor/gemm_trace.h during a step)
-//             timed alone with raw cblas_sgemm on scratch buffers in the same run; batched
+//             timed alone with raw cblas_sgemm on scratch buffers in the same run;
 //             each shape is timed three ways (BLAS's threads per product / the threads sharing
-//             out each product's rows or columns / OpenMP over a batch with serial BLAS) and the
+//             out blocks of each product / OpenMP over a batch with serial BLAS) and the
 //             fastest counts
 //   x floor   ms/step ÷ floor ms
 //
@@ -110,7 +110,7 @@ struct Options {
 
 // ---- the matmul-only floor ---------------------------------------------------------------------
 // Times one recorded product shape with raw cblas_sgemm three ways: per product with BLAS's own
-// threads; per product with the threads sharing out its rows or columns (sgemm_threads_shared,
+// threads; per product with the threads sharing out its blocks of C (sgemm_threads_shared,
 // as the engine does); and (batched) one product per OpenMP thread with BLAS serial inside.
 // Returns the fastest median.
 std::pair<double, double> time_gemm(const GemmCall& c, float* A, float* Bm, float* Cm) {

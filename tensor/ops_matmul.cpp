@@ -127,7 +127,7 @@ void batched_gemm(const Tensor& a, const Tensor& b, Tensor& out, double beta = 0
   //    whole product per thread, BLAS single-threaded inside (the OpenMP build of OpenBLAS runs
   //    serially when called from a parallel region), no barrier per product;
   //  - one product, or a batch too small to share: a serial loop, the threads sharing out each
-  //    product's rows or columns (gemm_shared above), BLAS serial inside each block.
+  //    product in blocks of C (gemm_shared above), BLAS serial inside each block.
   const int threads = omp_get_max_threads();
   const bool over_batch = batch > 1 && threads > 1 && !omp_in_parallel() &&
                           (batch % threads == 0 || batch >= 4 * threads) &&
