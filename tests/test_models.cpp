@@ -22,6 +22,7 @@
 #include "nn/selective.h"
 #include "tensor/ops.h"
 #include "train/optim.h"
+#include "tests/support.h"
 
 using namespace nf;
 
@@ -31,17 +32,7 @@ const std::vector<std::string> kAttentions = {"base",     "symmetric",   "noise-
                                               "diff",     "shared-diff", "selective"};
 
 // A tiny model: 2 layers, 2 heads, width 8, block 8, vocab 11.
-GPTConfig tiny(const std::string& attention) {
-  GPTConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 8;
-  c.block_size = 8;
-  c.vocab_size = 11;
-  c.attention = attention;
-  c.lowrank = 2;
-  return c;
-}
+GPTConfig tiny(const std::string& attention) { return nf::test::tiny_gpt(attention, 8, 8); }
 
 GPTConfig gpt2_small(const std::string& attention) {
   GPTConfig c;
@@ -54,7 +45,7 @@ GPTConfig gpt2_small(const std::string& attention) {
   return c;
 }
 
-std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+using nf::test::values;
 
 Tensor ids(const std::vector<int64_t>& v, int64_t B, int64_t T) { return from_vector<int64_t>(v, {B, T}); }
 

@@ -27,7 +27,7 @@ Tensor f32(const std::vector<float>& v, Shape shape) { return from_vector<float>
 Tensor f64(const std::vector<double>& v, Shape shape) { return from_vector<double>(v, std::move(shape)); }
 Tensor i64(const std::vector<int64_t>& v, Shape shape) { return from_vector<int64_t>(v, std::move(shape)); }
 Tensor mask_of(const std::vector<int64_t>& v, Shape shape) { return i64(v, std::move(shape)).to(DType::Bool); }
-std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+using nf::test::values;
 
 void check_close(const Tensor& got, const Tensor& want, double tol) {
   REQUIRE(got.shape() == want.shape());
@@ -48,11 +48,7 @@ std::vector<Tensor> grads_of(const std::function<Tensor(const std::vector<Tensor
   return out;
 }
 
-struct Threads {
-  int prev;
-  explicit Threads(int n) : prev(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~Threads() { omp_set_num_threads(prev); }
-};
+using nf::test::Threads;
 
 }  // namespace
 

@@ -47,23 +47,7 @@ using nf::test::contains;
 
 namespace {
 
-std::string study_text() {
-  const char* words[] = {"the", "king", "said", "unto", "them", "and", "it", "was", "so", "light",
-                         "of",  "day",  "in",   "land", "he",   "went", "forth", "good", "evening", "morning"};
-  Generator g(99);
-  std::string s;
-  while (s.size() < 3000) {
-    s += words[g.next_u64() % 20];
-    s += (g.next_u64() % 9 == 0) ? ".\n" : " ";
-  }
-  return s;
-}
-
-std::string study_data(const TempDir& tmp) {
-  const std::string dir = tmp.file("data");
-  prepare_dataset(study_text(), dir, "char", 0, 0.1);
-  return dir;
-}
+std::string study_data(const TempDir& tmp) { return nf::test::fixture_data(tmp, 99, 3000); }
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -104,17 +88,7 @@ CompareOptions tiny_compare(const std::string& data, const std::string& out) {
   return o;
 }
 
-GPTConfig map_config(const std::string& attention) {
-  GPTConfig c;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_embd = 16;
-  c.block_size = 16;
-  c.vocab_size = 20;
-  c.attention = attention;
-  c.lowrank = 2;
-  return c;
-}
+GPTConfig map_config(const std::string& attention) { return nf::test::tiny_gpt(attention, 16, 16, 4, 20); }
 
 }  // namespace
 

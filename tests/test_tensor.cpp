@@ -29,17 +29,12 @@ namespace {
 
 Tensor f32(const std::vector<float>& v, Shape shape) { return from_vector<float>(v, std::move(shape)); }
 Tensor f64(const std::vector<double>& v, Shape shape) { return from_vector<double>(v, std::move(shape)); }
-std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+using nf::test::values;
 
 // 0, 1, 2, ... as float32 in the given shape.
 Tensor iota(Shape shape) { return arange(shape_numel(shape), DType::F32).reshape(shape); }
 
-// Sets the OpenMP thread count for a scope.
-struct Threads {
-  int prev;
-  explicit Threads(int n) : prev(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~Threads() { omp_set_num_threads(prev); }
-};
+using nf::test::Threads;
 
 }  // namespace
 

@@ -35,37 +35,10 @@ using nf::test::contains;
 
 namespace {
 
-// ~4 KB of deterministic pseudo-English.
-std::string fixture_text() {
-  const char* words[] = {"the", "king", "said", "unto", "them", "and", "it", "was", "so", "light",
-                         "of",  "day",  "in",   "land", "he",   "went", "forth", "good", "evening", "morning"};
-  Generator g(4242);
-  std::string s;
-  while (s.size() < 4000) {
-    s += words[g.next_u64() % 20];
-    s += (g.next_u64() % 9 == 0) ? ".\n" : " ";
-  }
-  return s;
-}
+// A prepared char-level data directory of ~4 KB of pseudo-English (train.bin, val.bin, meta.json).
+std::string make_data(const TempDir& tmp) { return nf::test::fixture_data(tmp, 4242, 4000); }
 
-// A prepared char-level data directory (train.bin, val.bin, meta.json).
-std::string make_data(const TempDir& tmp) {
-  const std::string dir = tmp.file("data");
-  prepare_dataset(fixture_text(), dir, "char", 0, 0.1);
-  return dir;
-}
-
-GPTConfig tiny(const std::string& attention) {
-  GPTConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.block_size = 16;
-  c.vocab_size = 11;
-  c.attention = attention;
-  c.lowrank = 2;
-  return c;
-}
+GPTConfig tiny(const std::string& attention) { return nf::test::tiny_gpt(attention, 16, 16); }
 
 TrainOptions small_run(const std::string& data, const std::string& out, const std::string& attention) {
   TrainOptions o;
@@ -109,7 +82,7 @@ std::set<std::string> keys(const nlohmann::json& j) {
   return out;
 }
 
-std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+using nf::test::values;
 
 Tensor f32(const std::vector<float>& v, Shape s) { return from_vector<float>(v, std::move(s)); }
 
