@@ -43,6 +43,7 @@ int main() {
 #include <vector>
 
 #include "autograd/node.h"
+#include "bench/bench_util.h"
 #include "models/gpt.h"
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/ops.h"
@@ -65,20 +66,9 @@ const Preset kPresets[] = {
 
 using Clock = std::chrono::steady_clock;
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using nf::bench::median;
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
-  return out;
-}
+using nf::bench::split_list;
 
 // Dense peak TFLOP/s (FP32 CUDA cores, TF32 tensor cores) by device name; 0 when unknown.
 void peaks_for(const std::string& name, double& fp32, double& tf32) {

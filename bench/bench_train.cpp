@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "autograd/node.h"
+#include "bench/bench_util.h"
 #include "models/gpt.h"
 #include "tensor/blas_setup.h"
 #include "tensor/gemm_trace.h"
@@ -70,12 +71,7 @@ const char* kAttentions[] = {"base", "symmetric", "noise-v1", "noise-v2", "diff"
 using Clock = std::chrono::steady_clock;
 double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using nf::bench::median;
 
 double cpu_seconds() {
   rusage ru{};
@@ -93,13 +89,7 @@ double peak_rss_mib() {
   return ru.ru_maxrss / 1024.0;  // KiB on Linux
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
-  return out;
-}
+using nf::bench::split_list;
 
 struct Options {
   std::vector<std::string> presets{"small"}, attentions{"base"};
