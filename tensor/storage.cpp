@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tensor/block_cache.h"
 #include "tensor/device_hooks.h"
 
 namespace nf {
@@ -24,15 +25,7 @@ constexpr bool kCache = false;
 constexpr bool kCache = true;
 #endif
 
-struct Cache {
-  std::mutex mu;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;  // rounded size -> blocks
-  size_t in_use = 0, cached = 0, peak = 0;
-  void add_in_use(size_t n) {
-    in_use += n;
-    if (in_use > peak) peak = in_use;
-  }
-};
+using Cache = BlockCache;
 Cache& cache() {
   static Cache* c = new Cache();  // never destroyed: tensors may outlive static destructors
   return *c;
@@ -152,14 +145,7 @@ void* cpu_alloc(size_t nbytes) {
   }
   if (kCache) {
     std::lock_guard<std::mutex> lock(c.mu);
-    auto it = c.free_blocks.find(n);
-    if (it != c.free_blocks.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
-      c.cached -= n;
-      c.add_in_use(n);
-      return p;
-    }
+    if (void* p = c.take(n)) return p;
   }
   void* p = std::aligned_alloc(64, n);
   if (!p) throw std::bad_alloc();
@@ -173,12 +159,12 @@ void cpu_free(void* p, size_t nbytes) {
   const size_t n = block_size(nbytes);
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  c.in_use -= n;
-  if (kCache && n >= kLargeBlock && arena().free(p)) return;
-  if (kCache) {
-    c.free_blocks[n].push_back(p);
-    c.cached += n;
+  if (kCache && n >= kLargeBlock && arena().free(p)) {
+    c.in_use -= n;
+  } else if (kCache) {
+    c.put(p, n);
   } else {
+    c.in_use -= n;
     std::free(p);
   }
 }
@@ -186,10 +172,7 @@ void cpu_free(void* p, size_t nbytes) {
 void cpu_release_cached() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  for (auto& kv : c.free_blocks)
-    for (void* p : kv.second) std::free(p);
-  c.free_blocks.clear();
-  c.cached = 0;
+  c.drain([](void* p) { std::free(p); });
   arena().release();
 }
 

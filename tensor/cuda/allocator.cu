@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tensor/block_cache.h"
 #include "tensor/cuda/common.cuh"
 
 namespace nf {
@@ -40,10 +41,7 @@ const DeviceInfo& device_info() {
 }
 
 // ---- caching allocator ----------------------------------------------------------------------------
-struct Cache {
-  std::mutex mu;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;  // rounded size -> blocks
-  size_t in_use = 0, cached = 0, peak = 0;
+struct Cache : BlockCache {
   int64_t mallocs = 0;
 };
 Cache& cache() {
@@ -53,10 +51,7 @@ Cache& cache() {
 size_t round_up(size_t n) { return n == 0 ? 512 : (n + 511) / 512 * 512; }
 
 void release_locked(Cache& c) {
-  for (auto& kv : c.free_blocks)
-    for (void* p : kv.second) cudaFree(p);
-  c.free_blocks.clear();
-  c.cached = 0;
+  c.drain([](void* p) { cudaFree(p); });
 }
 
 }  // namespace
@@ -85,15 +80,7 @@ void* device_alloc(size_t nbytes) {
   const size_t n = round_up(nbytes);
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  auto it = c.free_blocks.find(n);
-  if (it != c.free_blocks.end() && !it->second.empty()) {
-    void* p = it->second.back();
-    it->second.pop_back();
-    c.cached -= n;
-    c.in_use += n;
-    if (c.in_use > c.peak) c.peak = c.in_use;
-    return p;
-  }
+  if (void* p = c.take(n)) return p;
   void* p = nullptr;
   cudaError_t e = cudaMalloc(&p, n);
   ++c.mallocs;
@@ -108,8 +95,7 @@ void* device_alloc(size_t nbytes) {
     throw std::runtime_error("cuda: out of device memory allocating " + std::to_string(nbytes) + " bytes (" +
                              std::to_string(c.in_use) + " in use): " + cudaGetErrorString(e));
   }
-  c.in_use += n;
-  if (c.in_use > c.peak) c.peak = c.in_use;
+  c.add_in_use(n);
   return p;
 }
 
@@ -118,9 +104,7 @@ void device_free(void* p, size_t nbytes) {
   const size_t n = round_up(nbytes);
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  c.in_use -= n;
-  c.free_blocks[n].push_back(p);
-  c.cached += n;
+  c.put(p, n);
 }
 
 void release_cached() {
