@@ -19,6 +19,7 @@
 #include "train/dataset.h"
 #include "train/plot.h"
 #include "train/tokenizer.h"
+#include "train/train_flags.h"
 
 namespace nf {
 namespace fs = std::filesystem;
@@ -29,46 +30,6 @@ const std::vector<std::string>& all_attentions() {
 }
 
 namespace {
-
-// `noiseformer train`'s flags that shape a run (cmd_train.cpp has the same list; --init,
-// --resume, --keep-best and --quiet are compare's business and left out), bound to `o`.
-void add_train_flags(CLI::App& app, TrainOptions& o) {
-  GPTConfig& m = o.model;
-  app.add_option("--data", o.data_dir);
-  app.add_option("--out", o.out_dir);
-  app.add_option("--attention", m.attention)
-      ->check(CLI::IsMember({"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"}));
-  app.add_option("--n-layer", m.n_layer);
-  app.add_option("--n-head", m.n_head);
-  app.add_option("--n-embd", m.n_embd);
-  app.add_option("--block-size", m.block_size);
-  app.add_option("--bias", m.bias);
-  app.add_option("--dropout", m.dropout);
-  app.add_option("--kl-weight", m.kl_weight);
-  app.add_option("--noise-mean", m.noise_mean)->check(CLI::IsMember({"scalar", "relpos"}));
-  app.add_option("--noise-at-eval", m.noise_at_eval)->check(CLI::IsMember({"mean", "sample"}));
-  app.add_option("--pairwise", m.pairwise);
-  app.add_option("--lowrank", m.lowrank);
-  app.add_option("--selective-mem-weight", m.selective_mem_weight);
-  app.add_option("--batch-size", o.batch_size);
-  app.add_option("--grad-accum", o.grad_accum);
-  app.add_option("--max-iters", o.max_iters);
-  app.add_option("--lr", o.lr);
-  app.add_option("--min-lr", o.min_lr);
-  app.add_option("--warmup-iters", o.warmup_iters);
-  app.add_option("--lr-decay-iters", o.lr_decay_iters);
-  app.add_option("--weight-decay", o.weight_decay);
-  app.add_option("--beta1", o.beta1);
-  app.add_option("--beta2", o.beta2);
-  app.add_option("--grad-clip", o.grad_clip);
-  app.add_option("--eval-interval", o.eval_interval);
-  app.add_option("--eval-iters", o.eval_iters);
-  app.add_option("--log-interval", o.log_interval);
-  app.add_option("--seed", o.seed);
-  app.add_option("--optimizer", o.optimizer)->check(CLI::IsMember({"adamw", "sgd"}));
-  app.add_option("--sampling", o.sampling)->check(CLI::IsMember({"random", "sequential"}));
-  app.add_option("--device", o.device)->check(CLI::IsMember({"cpu", "cuda"}));
-}
 
 nlohmann::json read_json_file(const std::string& path) {
   try {
@@ -199,7 +160,7 @@ TrainOptions resolve_train_options(const CompareOptions& opt, const std::string&
                                    std::optional<uint64_t> seed, const std::string& out_dir) {
   TrainOptions o;
   CLI::App app = cli::make_app("compare", "one run of a comparison");
-  add_train_flags(app, o);
+  cli::add_train_flags(app, o);
   cli::add_config_option(app);
   std::vector<std::string> args{"compare"};
   if (!opt.preset.empty()) {
