@@ -4,7 +4,7 @@
 #include <unordered_set>
 
 #include "autograd/node.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "autograd/node.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

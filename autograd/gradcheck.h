@@ -37,16 +37,16 @@ using GradFn = std::function<Tensor(const std::vector<Tensor>& inputs)>;
 GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& opt = {});
 
-// ---- the registry behind `noiseformer gradcheck` and the gradcheck test suite -----------------
+// ---- named checks, for `noiseformer gradcheck` and the tests ---------------------------------
 struct GradcheckCase {
   std::string name;
   std::function<GradcheckResult()> run;
 };
 
-// Every registered check, in registration order. Each area of the project adds its own in a
-// register_*_gradchecks function listed in autograd/gradcheck_registry.cpp.
-const std::vector<GradcheckCase>& all_gradchecks();
 void add_gradcheck(std::vector<GradcheckCase>& into, std::string name, std::function<GradcheckResult()> run);
+// The checks of every differentiable op (autograd/op_gradchecks.cpp). Each layer above adds its
+// own beside the code they check; models/gradchecks.h gathers the whole list.
+void register_op_gradchecks(std::vector<GradcheckCase>& cases);
 
 // A float64 leaf with N(0,1) entries (deterministic for a given seed) that requires grad.
 Tensor gc_input(Shape shape, uint64_t seed, bool requires_grad = true);

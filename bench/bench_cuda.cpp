@@ -46,8 +46,8 @@ int main() {
 #include "bench/bench_util.h"
 #include "models/gpt.h"
 #include "tensor/cuda/cuda_backend.h"
-#include "tensor/ops.h"
-#include "train/optim.h"
+#include "autograd/ops.h"
+#include "optim/optim.h"
 
 using namespace nf;
 

@@ -14,7 +14,7 @@
 
 #include "autograd/node.h"
 #include "tensor/blas_setup.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 using namespace nf;
 

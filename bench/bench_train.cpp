@@ -45,9 +45,9 @@
 #include "models/gpt.h"
 #include "tensor/blas_setup.h"
 #include "tensor/gemm_trace.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 #include "tensor/storage.h"
-#include "train/optim.h"
+#include "optim/optim.h"
 
 using namespace nf;
 

@@ -5,9 +5,6 @@
 
 namespace nf {
 
-bool is_noise(const std::string& a) { return a == "noise-v1" || a == "noise-v2"; }
-bool is_diff(const std::string& a) { return a == "diff" || a == "shared-diff"; }
-
 void GPTConfig::validate() const {
   static const std::set<std::string> kinds{"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"};
   auto bad = [](const std::string& m) { throw std::invalid_argument("config: " + m); };

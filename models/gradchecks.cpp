@@ -1,7 +1,7 @@
 // Gradient checks of the nn modules, every attention variant, and a whole tiny GPT per
-// attention, in float64 (registered in autograd/gradcheck_registry.cpp). Noise variants run
+// attention, in float64 (gathered with the others in all_gradchecks()). Noise variants run
 // with a fixed ε, so the function being differentiated is deterministic.
-#include "autograd/gradcheck.h"
+#include "models/gradchecks.h"
 #include "autograd/node.h"
 #include "models/gpt.h"
 #include "nn/causal_self_attention.h"
@@ -122,6 +122,17 @@ void register_model_gradchecks(std::vector<GradcheckCase>& c) {
       return gradcheck([model, idx, tgt](const V&) { return model->forward(idx, tgt).loss; }, model->parameters());
     });
   }
+}
+
+const std::vector<GradcheckCase>& all_gradchecks() {
+  static const std::vector<GradcheckCase> cases = [] {
+    std::vector<GradcheckCase> c;
+    register_op_gradchecks(c);
+    register_model_gradchecks(c);
+    register_classifier_gradchecks(c);
+    return c;
+  }();
+  return cases;
 }
 
 }  // namespace nf

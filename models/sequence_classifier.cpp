@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "autograd/gradcheck.h"
+#include "models/gradchecks.h"
 #include "autograd/node.h"
 #include "nn/causal_self_attention.h"
 
@@ -121,7 +121,7 @@ std::shared_ptr<SequenceClassifier> glue_tiny_classifier(const std::string& atte
 
 }  // namespace
 
-void register_glue_gradchecks(std::vector<GradcheckCase>& c) {
+void register_classifier_gradchecks(std::vector<GradcheckCase>& c) {
   using V = std::vector<Tensor>;
   add_gradcheck(c, "glue/gather_last", [] {
     Tensor last = from_vector<int64_t>({3, 0, 2}, {3});

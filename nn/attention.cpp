@@ -61,7 +61,7 @@ Tensor merge_heads(const Tensor& x) {
   return x.transpose(1, 2).reshape({B, T, H * d});
 }
 
-std::shared_ptr<Attention> make_attention(const GPTConfig& cfg, int64_t layer, Generator& gen) {
+std::shared_ptr<Attention> make_attention(const AttentionConfig& cfg, int64_t layer, Generator& gen) {
   if (is_diff(cfg.attention)) return std::make_shared<DiffAttention>(cfg, layer, gen);
   return std::make_shared<CausalSelfAttention>(cfg, layer, gen);
 }

@@ -5,9 +5,9 @@
 #include <memory>
 #include <vector>
 
-#include "models/gpt_config.h"
+#include "nn/attention_config.h"
 #include "nn/module.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 
@@ -51,7 +51,7 @@ class Attention : public Module {
 };
 
 // layer is 0-based. Draws initial weights from gen.
-std::shared_ptr<Attention> make_attention(const GPTConfig& cfg, int64_t layer, Generator& gen);
+std::shared_ptr<Attention> make_attention(const AttentionConfig& cfg, int64_t layer, Generator& gen);
 
 // max |x| over all elements (diagnostics).
 double max_abs_value(const Tensor& x);

@@ -4,7 +4,7 @@
 // μ and log σ² are scalars per layer (v1) or per head (v2); with noise_mean=relpos they are
 // tables over the causal distance i − j. The reparameterisation keeps ε outside the graph, so
 // gradients reach μ and log σ² through ordinary ops.
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

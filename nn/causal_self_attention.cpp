@@ -9,7 +9,7 @@
 
 namespace nf {
 
-CausalSelfAttention::CausalSelfAttention(const GPTConfig& cfg, int64_t /*layer*/, Generator& gen) : cfg_(cfg) {
+CausalSelfAttention::CausalSelfAttention(const AttentionConfig& cfg, int64_t /*layer*/, Generator& gen) : cfg_(cfg) {
   const int64_t C = cfg.n_embd;
   H_ = cfg.n_head;
   d_ = C / H_;

@@ -13,7 +13,7 @@ namespace nf {
 
 class CausalSelfAttention : public Attention {
  public:
-  CausalSelfAttention(const GPTConfig& cfg, int64_t layer, Generator& gen);
+  CausalSelfAttention(const AttentionConfig& cfg, int64_t layer, Generator& gen);
   Tensor forward(const Tensor& x, Generator& gen) override;
   Tensor forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) override;
   Tensor kl_sum() const override;
@@ -26,7 +26,7 @@ class CausalSelfAttention : public Attention {
   Tensor noise_mu, noise_logvar;  // noise: [1] | [H] | [block] | [H, block]
   // Fixed noise ε for gradient checks (undefined: draw fresh from the generator).
   Tensor fixed_eps;
-  // Study tools (train/attention_map.h): when on, forward keeps its attention probabilities
+  // Study tools (study/attention_map.h): when on, forward keeps its attention probabilities
   // last_att (B, H, T, T) and, for selective, its mask last_F (B, T, T), detached.
   bool track_maps = false;
   Tensor last_att, last_F;
@@ -37,7 +37,7 @@ class CausalSelfAttention : public Attention {
   Tensor noise_term(int64_t B, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos,
                     Generator& gen) const;
 
-  GPTConfig cfg_;
+  AttentionConfig cfg_;
   int64_t H_, d_;
   bool shared_qk_, noise_, per_head_noise_, relpos_, selective_;
   double scale_;

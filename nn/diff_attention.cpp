@@ -4,7 +4,7 @@
 
 namespace nf {
 
-DiffAttention::DiffAttention(const GPTConfig& cfg, int64_t layer, Generator& gen) : cfg_(cfg) {
+DiffAttention::DiffAttention(const AttentionConfig& cfg, int64_t layer, Generator& gen) : cfg_(cfg) {
   const int64_t C = cfg.n_embd;
   h_ = cfg.n_head / 2;
   d_ = C / cfg.n_head;

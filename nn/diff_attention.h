@@ -16,7 +16,7 @@ namespace nf {
 
 class DiffAttention : public Attention {
  public:
-  DiffAttention(const GPTConfig& cfg, int64_t layer, Generator& gen);
+  DiffAttention(const AttentionConfig& cfg, int64_t layer, Generator& gen);
   Tensor forward(const Tensor& x, Generator& gen) override;
   Tensor forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) override;
 
@@ -40,7 +40,7 @@ class DiffAttention : public Attention {
   void project(const Tensor& x, Tensor& q1, Tensor& k1, Tensor& q2, Tensor& k2, Tensor& v) const;
   Tensor combine(const Tensor& a1, const Tensor& a2, const Tensor& v, Generator& gen);
 
-  GPTConfig cfg_;
+  AttentionConfig cfg_;
   int64_t h_, d_;
   double scale_;
   bool shared_;

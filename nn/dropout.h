@@ -2,7 +2,7 @@
 // Dropout: active only in training mode; draws its mask from the generator it is given, so a
 // run (and a resumed run) is reproducible.
 #include "nn/module.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Embedding: a lookup table [num, dim]; row i is the vector of token (or position) i.
 #include "nn/module.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

@@ -1,7 +1,7 @@
 #pragma once
 // LayerNorm over the last dim (gain 1, bias 0 at init; the bias is optional as in nanoGPT).
 #include "nn/module.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

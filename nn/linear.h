@@ -1,7 +1,7 @@
 #pragma once
 // Linear: y = x Wᵀ + b with W [out, in] (PyTorch's layout, which checkpoints keep).
 #include "nn/module.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

@@ -3,7 +3,7 @@
 //   S = ReLU(L_0) with S[:, 0] = 0 and S[i, i] = 0 (and the future j > i is 0 too)
 //   F[i, j] = Σ_{k<i} S[k, j]          (exclusive cumulative sum down the query axis)
 // Every head's logits become L_h − F.
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 namespace nf {
 

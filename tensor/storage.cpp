@@ -108,20 +108,6 @@ struct Arena {
     insert_free(p, n);
     return true;
   }
-  // Unmaps chunks that are entirely free.
-  void release() {
-    for (size_t i = 0; i < chunks.size();) {
-      auto it = free_by_addr.find(chunks[i].first);
-      if (it != free_by_addr.end() && it->second == chunks[i].second) {
-        erase_free(it);
-        munmap(chunks[i].first, chunks[i].second);
-        reserved -= chunks[i].second;
-        chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(i));
-      } else {
-        ++i;
-      }
-    }
-  }
 };
 Arena& arena() {
   static Arena* a = new Arena();  // never destroyed, like the cache
@@ -167,13 +153,6 @@ void cpu_free(void* p, size_t nbytes) {
     c.in_use -= n;
     std::free(p);
   }
-}
-
-void cpu_release_cached() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.drain([](void* p) { std::free(p); });
-  arena().release();
 }
 
 size_t cpu_bytes_in_use() { return cache().in_use; }

@@ -17,8 +17,6 @@ namespace nf {
 // (docs/performance.md). Blocks are 64-byte aligned (one cache line, one AVX-512 register).
 void* cpu_alloc(size_t nbytes);
 void cpu_free(void* p, size_t nbytes);
-// Returns every cached block to the system (e.g. between benchmark runs).
-void cpu_release_cached();
 // Bytes currently held in the cache and handed out (for benchmarks and memory tests).
 size_t cpu_bytes_in_use();
 size_t cpu_bytes_cached();

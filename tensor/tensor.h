@@ -6,6 +6,10 @@
 //   view      offset=2, shape=(2,3), strides=(4,1)  -> elements 2,3,4 and 6,7,8
 //
 // See docs/tensor.md for strides, views and broadcasting; docs/autograd.md for grad_fn.
+//
+// The tensor holds only what the graph hangs on (requires_grad, grad, a grad_fn pointer to an
+// autograd Node it never looks inside). The methods marked [autograd] record into that graph and
+// are defined in autograd/tensor_methods.cpp; code in tensor/ never calls them.
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -67,12 +71,12 @@ class Tensor {
   void zero_grad() { impl_->grad.reset(); }
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
-  // Back-propagates from this tensor: a scalar, or any shape with `grad` given (same shape).
+  // [autograd] Back-propagates from this tensor: a scalar, or any shape with `grad` given (same shape).
   void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
   // Same data, no history, requires_grad off: stops gradients (and breaks closure cycles).
   Tensor detach() const;
 
-  // ---- views: no copy; differentiable -------------------------------------------------------
+  // ---- [autograd] views: no copy; differentiable ---------------------------------------------
   Tensor view(Shape shape) const;     // needs compatible strides (throws otherwise); -1 infers
   Tensor reshape(Shape shape) const;  // view when possible, else a contiguous copy
   Tensor transpose(int64_t d0, int64_t d1) const;
@@ -85,7 +89,7 @@ class Tensor {
   Tensor squeeze(int64_t dim) const;
   Tensor flatten() const { return reshape({-1}); }
 
-  // ---- copies ----------------------------------------------------------------------------
+  // ---- [autograd] copies --------------------------------------------------------------------
   Tensor contiguous() const;  // this tensor if already contiguous
   Tensor clone() const;       // always a fresh contiguous copy (differentiable)
   Tensor to(DType t) const;   // dtype conversion (differentiable between float types)
@@ -94,13 +98,13 @@ class Tensor {
   // ---- reading values ----------------------------------------------------------------------
   double item() const;  // a one-element tensor's value
   template <class T> std::vector<T> to_vector() const;  // elements in row-major order
-  std::string to_string(int max_per_dim = 6) const;
+  std::string to_string(int max_per_dim = 6) const;  // [autograd]: names the grad_fn
 
   // ---- in-place, never recorded (optimizers, gradient accumulation, initialisation) -----
   Tensor& copy_(const Tensor& src);  // shapes must match (src broadcast allowed)
   Tensor& fill_(double v);
-  Tensor& add_(const Tensor& other, double alpha = 1.0);
-  Tensor& mul_(double s);
+  Tensor& add_(const Tensor& other, double alpha = 1.0);  // [autograd]
+  Tensor& mul_(double s);                                  // [autograd]
 
  private:
   std::shared_ptr<TensorImpl> impl_;
@@ -117,9 +121,10 @@ Tensor ones(Shape shape, DType dtype = DType::F32, Device device = Device::CPU);
 Tensor full(Shape shape, double value, DType dtype = DType::F32, Device device = Device::CPU);
 Tensor arange(int64_t n, DType dtype = DType::I64);
 Tensor scalar_tensor(double v, DType dtype = DType::F32);
-Tensor zeros_like(const Tensor& t);
-Tensor ones_like(const Tensor& t);
 template <class T> Tensor from_vector(const std::vector<T>& values, Shape shape);
+// A contiguous copy of t with the given dtype on the given device (t itself when it already is
+// one). Never recorded: the tensor layer's own conversion, under the differentiable to().
+Tensor converted(const Tensor& t, DType dtype, Device device);
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 

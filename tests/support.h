@@ -14,7 +14,7 @@
 #include "models/gpt_config.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace nf::test {
 

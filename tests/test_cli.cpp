@@ -24,9 +24,9 @@
 #include "models/gpt.h"
 #include "tensor/device_hooks.h"
 #include "tensor/random.h"
-#include "train/checkpoint.h"
-#include "train/dataset.h"
-#include "train/safetensors.h"
+#include "io/checkpoint.h"
+#include "data/dataset.h"
+#include "io/safetensors.h"
 #include "train/trainer.h"
 #include "tests/support.h"
 

@@ -29,9 +29,9 @@
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/cuda_ops.h"
 #include "tensor/device_hooks.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 #include "tensor/strided.h"
-#include "train/optim.h"
+#include "optim/optim.h"
 
 using namespace nf;
 
@@ -680,7 +680,7 @@ TEST_CASE("rand, randn and dropout use the CPU's counters") {
   }
 }
 
-TEST_CASE("fused AdamW step matches train/optim.cpp") {
+TEST_CASE("fused AdamW step matches optim/optim.cpp") {
   NF_NEEDS_DEVICE();
   for (DType dt : kFloats) {
     Tensor p = rnd({300, 17}, dt, 36);

@@ -11,10 +11,10 @@
 #include <set>
 #include <sstream>
 
-#include "train/cli_config.h"
-#include "train/commands.h"
-#include "train/dataset.h"
-#include "train/tokenizer.h"
+#include "train/config_file.h"
+#include "cli/commands.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
 #include "tests/support.h"
 
 namespace fs = std::filesystem;

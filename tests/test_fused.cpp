@@ -21,7 +21,7 @@
 
 #include "autograd/node.h"
 #include "tensor/fast_math.h"
-#include "tensor/ops.h"
+#include "autograd/ops.h"
 
 using namespace nf;
 

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
-#include "train/glue_data.h"
-#include "train/glue_metrics.h"
+#include "glue/data.h"
+#include "glue/metrics.h"
 
 namespace fs = std::filesystem;
 using nf::GlueTask;

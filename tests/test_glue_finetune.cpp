@@ -16,14 +16,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/gradcheck.h"
+#include "models/gradchecks.h"
 #include "autograd/node.h"
 #include "models/sequence_classifier.h"
 #include "tensor/device_hooks.h"
-#include "train/checkpoint.h"
-#include "train/commands.h"
-#include "train/glue_finetune.h"
-#include "train/tokenizer.h"
+#include "io/checkpoint.h"
+#include "cli/commands.h"
+#include "glue/finetune.h"
+#include "data/tokenizer.h"
 #include "tests/support.h"
 
 namespace fs = std::filesystem;

@@ -12,7 +12,7 @@
 #include <random>
 #include <string>
 
-#include "train/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support.h"
 
 namespace fs = std::filesystem;

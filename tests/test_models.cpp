@@ -20,8 +20,8 @@
 #include "nn/causal_self_attention.h"
 #include "nn/diff_attention.h"
 #include "nn/selective.h"
-#include "tensor/ops.h"
-#include "train/optim.h"
+#include "autograd/ops.h"
+#include "optim/optim.h"
 #include "tests/support.h"
 
 using namespace nf;

@@ -19,12 +19,12 @@
 #include "models/gpt.h"
 #include "nn/causal_self_attention.h"
 #include "nn/diff_attention.h"
-#include "train/attention_map.h"
-#include "train/checkpoint.h"
-#include "train/compare.h"
-#include "train/dataset.h"
-#include "train/plot.h"
-#include "train/tokenizer.h"
+#include "study/attention_map.h"
+#include "io/checkpoint.h"
+#include "study/compare.h"
+#include "data/dataset.h"
+#include "study/plot.h"
+#include "data/tokenizer.h"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"

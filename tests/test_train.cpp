@@ -19,10 +19,11 @@
 
 #include "autograd/node.h"
 #include "models/gpt.h"
-#include "train/checkpoint.h"
-#include "train/dataset.h"
-#include "train/optim.h"
-#include "train/safetensors.h"
+#include "io/checkpoint.h"
+#include "train/train_state.h"
+#include "data/dataset.h"
+#include "optim/optim.h"
+#include "io/safetensors.h"
 #include "train/trainer.h"
 #include "tests/support.h"
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "models/gpt.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace nf {
 

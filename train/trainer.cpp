@@ -10,9 +10,9 @@
 
 #include "autograd/node.h"
 #include "tensor/device_hooks.h"
-#include "train/checkpoint.h"
-#include "train/optim.h"
-#include "train/tokenizer.h"
+#include "train/train_state.h"
+#include "optim/optim.h"
+#include "data/tokenizer.h"
 
 namespace nf {
 namespace fs = std::filesystem;

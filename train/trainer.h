@@ -6,7 +6,7 @@
 #include <string>
 
 #include "models/gpt.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace nf {
 

@@ -162,6 +162,4 @@ DeviceHooks cuda_device_hooks() {
                      cuda::hook_copy_to_host};
 }
 
-void install_cuda_backend() { device_hooks() = cuda_device_hooks(); }
-
 }  // namespace nf

@@ -1,6 +1,6 @@
 # The optional CUDA backend (issue 6), included by CMakeLists.txt when -DNOISEFORMER_CUDA=ON,
-# after the `nfcore` target exists. Builds tensor/cuda/*.cu (+ any .cpp there) into `nfcuda`,
-# links it into nfcore with cudart and cuBLAS, and defines NOISEFORMER_CUDA=1 for nfcore and
+# after the layer targets exist. Builds tensor/cuda/*.cu (+ any .cpp there) into `nfcuda`,
+# links it into nf_tensor with cudart and cuBLAS, and defines NOISEFORMER_CUDA=1 for nf_tensor and
 # everything that links it (tensor/device_hooks.cpp then installs the backend; tests/test_cuda.cpp
 # and bench/bench_cuda.cpp compile their CUDA parts). See docs/cuda.md.
 #
@@ -41,7 +41,7 @@ target_include_directories(nfcuda PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(nfcuda PUBLIC CUDA::cudart CUDA::cublas)
 target_compile_definitions(nfcuda PUBLIC NOISEFORMER_CUDA=1)
 
-# nfcore (device_hooks.cpp) installs the backend; anything linking nfcore sees NOISEFORMER_CUDA.
-target_link_libraries(nfcore PUBLIC nfcuda)
-target_compile_definitions(nfcore PUBLIC NOISEFORMER_CUDA=1)
+# nf_tensor (device_hooks.cpp) installs the backend; anything linking it sees NOISEFORMER_CUDA.
+target_link_libraries(nf_tensor PUBLIC nfcuda)
+target_compile_definitions(nf_tensor PUBLIC NOISEFORMER_CUDA=1)
 message(STATUS "noiseformer: CUDA backend on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")

@@ -15,8 +15,6 @@ namespace nf {
 // tensor/device_hooks.cpp starts from these when NOISEFORMER_CUDA is defined, so the backend
 // is in place before any CUDA tensor can be made. Building them touches no CUDA API.
 DeviceHooks cuda_device_hooks();
-// Installs cuda_device_hooks() into device_hooks() (idempotent; for code that wants to say so).
-void install_cuda_backend();
 
 namespace cuda {
 

@@ -4,7 +4,7 @@
 // unless a comment says otherwise; every function enqueues work on the backend's one stream and
 // returns without waiting, except those documented as synchronising.
 //
-// Semantics follow the CPU ops in tensor/ops.h exactly (same formulas, same masks, same counter
+// Semantics follow the CPU ops in autograd/ops.h exactly (same formulas, same masks, same counter
 // based random numbers); docs/cuda.md lists each kernel and how it is checked (tests/test_cuda.cpp).
 //
 // Conventions
@@ -126,7 +126,7 @@ void layer_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x
                         int64_t R, int64_t C, double eps);
 // y = x r w, r = 1/sqrt(mean(x²) + eps); saves rstd (R). w may be null.
 void rms_norm_forward(DType dt, void* y, void* rstd, const void* x, const void* w, int64_t R, int64_t C, double eps);
-// Shared backward (tensor/ops_nn.cpp's norm_backward): with xhat = (x − μ) r (μ = 0 when !centered)
+// Shared backward (autograd/ops_nn.cpp's norm_backward): with xhat = (x − μ) r (μ = 0 when !centered)
 // and h = g ⊙ w:  dx = r (h − [centered] mean(h) − xhat · mean(h ⊙ xhat)),  dw = Σ_rows g ⊙ xhat,
 // db = Σ_rows g. Any of dx, dw, db may be null (not wanted); mean is ignored when !centered.
 // dw, db are reduced deterministically (fixed row blocks, then a fixed sum over blocks).
@@ -154,7 +154,7 @@ void randn(DType dt, void* out, int64_t n, uint64_t seed, uint64_t pair0);
 void dropout(DType dt, void* out, void* mask, const void* x, int64_t n, double p, uint64_t seed, uint64_t base);
 
 // ---- optimizer -------------------------------------------------------------------------------------
-// One fused AdamW step over n contiguous elements (train/optim.cpp's adamw_kernel):
+// One fused AdamW step over n contiguous elements (optim/optim.cpp's adamw_kernel):
 //   m = b1 m + (1−b1) g;  v = b2 v + (1−b2) g²;  w = w (1 − lr wd) − (lr/bc1) m / (√v / √bc2 + eps)
 void adamw_step(DType dt, void* w, const void* g, void* m, void* v, int64_t n, double lr, double b1, double b2,
                 double eps, double wd, double bc1, double bc2);

@@ -1,0 +1,70 @@
+// `noiseformer compare`: train a list of attention variants on the same data, preset, iterations
+// and seeds, then write the results folder (study/compare.h).
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "train/config_file.h"
+#include "cli/commands.h"
+#include "study/compare.h"
+
+namespace nf::cli {
+
+int cmd_compare(int argc, char** argv) {
+  CompareOptions o;
+  std::vector<std::string> attentions;
+  uint64_t seed = 1337;
+  // `noiseformer train` flags passed through to every run (over the preset's values).
+  static const char* kTrainFlags[][2] = {
+      {"max-iters", "optimizer steps per run"}, {"n-layer", ""}, {"n-head", ""}, {"n-embd", ""},
+      {"block-size", ""}, {"bias", ""}, {"dropout", ""}, {"kl-weight", "noise: β of the KL term"},
+      {"noise-mean", "noise: scalar|relpos"}, {"noise-at-eval", "noise: mean|sample"},
+      {"pairwise", "symmetric: learned c_h"}, {"lowrank", "shared-diff: rank r"},
+      {"selective-mem-weight", "selective: ε of L_mem"}, {"batch-size", ""}, {"grad-accum", ""}, {"lr", ""},
+      {"min-lr", ""}, {"warmup-iters", ""}, {"lr-decay-iters", ""}, {"weight-decay", ""}, {"beta1", ""},
+      {"beta2", ""}, {"grad-clip", ""}, {"eval-interval", "iterations between the logged val-loss estimates"},
+      {"eval-iters", ""}, {"log-interval", ""}, {"optimizer", ""}, {"sampling", ""}, {"device", ""}};
+  std::map<std::string, std::string> pass;
+  CLI::App app = make_app("compare", "Train attention variants side by side and tabulate/plot the results");
+  app.add_option("--data", o.data_dir, "prepared data directory (default: the preset's, data/kjv)");
+  app.add_option("--out", o.out_dir, "results directory (one run directory per variant and seed)")->required();
+  app.add_option("--attentions", attentions, "comma-separated variants (default: all seven)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"}));
+  app.add_option("--preset", o.preset, "read <configs-dir>/<preset>-<attention>.json for each variant")
+      ->check(CLI::IsMember({"tiny", "small"}));
+  app.add_option("--configs-dir", o.configs_dir, "where the preset files are")->capture_default_str();
+  app.add_option("--seeds", o.seeds, "runs per variant, seeds S, S+1, …")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--seed", seed, "first seed (default: the preset's, else 1337)");
+  app.add_option("--eval-windows", o.eval_windows,
+                 "final val loss over this many block_size windows spread over val.bin (0 = all, as `eval`)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--eval-batch", o.eval_batch, "windows per forward pass when evaluating")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--logit-batch", o.logit_batch, "val windows in the forward pass that measures max |logit|")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_flag("--verbose", o.verbose, "show each run's training progress lines");
+  app.add_flag("--quiet", o.quiet, "print nothing but errors");
+  for (const auto& f : kTrainFlags)
+    app.add_option(std::string("--") + f[0], pass[f[0]], *f[1] ? f[1] : "as for `noiseformer train`");
+  add_config_option(app);
+  if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
+  o.attentions = attentions;
+  if (app.count("--seed") > 0) o.seed = seed;
+  for (const auto& f : kTrainFlags)
+    if (app.count(std::string("--") + f[0]) > 0) o.overrides.emplace_back(f[0], pass[f[0]]);
+  if (o.data_dir.empty() && o.preset.empty()) o.data_dir = "data/kjv";
+
+  const auto t0 = std::chrono::steady_clock::now();
+  CompareResult r = run_compare(o);
+  const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!o.quiet) {
+    std::fprintf(stderr, "compare: %lld runs trained, %lld reused, %.1f s; wrote %s/results.md, results.json, "
+                         "loss_curves.png, train_loss_curves.png\n",
+                 static_cast<long long>(r.trained), static_cast<long long>(r.reused), sec, o.out_dir.c_str());
+    std::printf("%s", results_markdown(r).c_str());
+  }
+  return 0;
+}
+
+}  // namespace nf::cli

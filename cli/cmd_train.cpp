@@ -1,0 +1,31 @@
+// `noiseformer train`: flags (or a --config JSON with the same keys) -> TrainOptions -> the loop.
+#include <cstdio>
+
+#include "train/config_file.h"
+#include "cli/commands.h"
+#include "train/train_flags.h"
+#include "train/trainer.h"
+
+namespace nf::cli {
+
+int cmd_train(int argc, char** argv) {
+  TrainOptions o;
+  CLI::App app = make_app("train", "Train a GPT on a prepared data directory");
+  add_train_flags(app, o);
+  app.get_option("--data")->required();
+  app.get_option("--out")->required();
+  app.add_option("--init", o.init, "start from this checkpoint (its config sets the architecture)");
+  app.add_flag("--resume", o.resume, "continue the run in --out exactly where its checkpoint left off");
+  app.add_flag("--keep-best", o.keep_best, "write the checkpoint only when val loss improves");
+  app.add_flag("--quiet", o.quiet, "no progress lines");
+  add_config_option(app);
+  if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
+  o.model.validate();
+  TrainResult r = run_training(o);
+  if (o.max_iters > 0 && !o.quiet)
+    std::fprintf(stderr, "done: %lld iterations, train loss %.4f, val loss %.4f, %.0f tok/s\n",
+                 static_cast<long long>(r.iterations), r.final_train_loss, r.final_val_loss, r.tokens_per_second);
+  return 0;
+}
+
+}  // namespace nf::cli

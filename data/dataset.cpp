@@ -1,0 +1,212 @@
+#include "data/dataset.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "data/tokenizer.h"
+
+namespace nf {
+
+namespace fs = std::filesystem;
+
+// ---- files -----------------------------------------------------------------------------------
+void write_tokens(const std::string& path, const std::vector<uint16_t>& tokens) {
+  std::string bytes(tokens.size() * 2, '\0');
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    bytes[2 * i] = static_cast<char>(tokens[i] & 0xFF);
+    bytes[2 * i + 1] = static_cast<char>(tokens[i] >> 8);
+  }
+  write_file_atomic(path, bytes);
+}
+
+// ---- prepare ---------------------------------------------------------------------------------
+PrepareSummary prepare_dataset(const std::string& input_text, const std::string& out_dir,
+                               const std::string& tokenizer_kind, int vocab_size,
+                               double val_fraction) {
+  if (!(val_fraction >= 0.0 && val_fraction < 1.0))
+    throw std::runtime_error("--val-fraction must be in [0, 1), got " +
+                             std::to_string(val_fraction));
+  if (vocab_size > 65536)
+    throw std::runtime_error("--vocab-size " + std::to_string(vocab_size) +
+                             " is over 65536, the most uint16 token files can hold");
+  if (input_text.empty()) throw std::runtime_error("the input text is empty");
+
+  PrepareSummary sum;
+  sum.text_bytes = input_text.size();
+  for (char c : input_text)  // code points = bytes that are not UTF-8 continuation bytes
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++sum.text_chars;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Tokenizer> tok = build_tokenizer(tokenizer_kind, input_text, vocab_size);
+  sum.tokenizer_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sum.tokenizer = tok->name();
+  sum.vocab_size = tok->vocab_size();
+  if (sum.vocab_size > 65536)
+    throw std::runtime_error("the " + sum.tokenizer + " vocabulary has " +
+                             std::to_string(sum.vocab_size) +
+                             " ids, over the 65536 uint16 token files can hold");
+
+  const std::vector<int> ids = tok->encode(input_text);
+  sum.tokens = ids.size();
+  // nanoGPT: n = len(data); train = data[:int(n*0.9)], val = data[int(n*0.9):]
+  sum.train_tokens = static_cast<size_t>(static_cast<double>(ids.size()) * (1.0 - val_fraction));
+  sum.val_tokens = ids.size() - sum.train_tokens;
+  const std::vector<uint16_t> train(ids.begin(), ids.begin() + sum.train_tokens);
+  const std::vector<uint16_t> val(ids.begin() + sum.train_tokens, ids.end());
+
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) throw std::runtime_error(out_dir + ": cannot create directory: " + ec.message());
+  const fs::path dir(out_dir);
+  write_tokens((dir / "train.bin").string(), train);
+  write_tokens((dir / "val.bin").string(), val);
+  // meta.json last: its presence marks a complete directory.
+  write_file_atomic((dir / "meta.json").string(), tok->to_meta_json().dump() + "\n");
+  return sum;
+}
+
+std::string default_corpus_text() {
+  const char* cmd = "bible -l100000 gen1:1-rev22:21 2>/dev/null";
+  FILE* pipe = ::popen(cmd, "r");
+  if (!pipe) throw std::runtime_error("cannot run `bible` for the default corpus");
+  std::string raw;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) raw.append(buf, n);
+  const int status = ::pclose(pipe);
+  const int code = (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+  if (code == 127)  // the shell's "command not found"
+    throw std::runtime_error(
+        "the default corpus needs the program `bible`: install bible-kjv: scripts/install-deps.sh "
+        "(or pass --input FILE.txt)");
+  if (code != 0 || raw.empty())
+    throw std::runtime_error("`" + std::string(cmd) + "` failed (exit status " +
+                             std::to_string(code) + "); is bible-kjv installed correctly?");
+
+  // Strip each verse line's "  <n> " reference; everything else passes through unchanged.
+  std::string text;
+  text.reserve(raw.size());
+  size_t pos = 0;
+  while (pos < raw.size()) {
+    size_t eol = raw.find('\n', pos);
+    if (eol == std::string::npos) eol = raw.size();
+    size_t i = pos;
+    while (i < eol && raw[i] == ' ') ++i;
+    const size_t digits = i;
+    while (i < eol && raw[i] >= '0' && raw[i] <= '9') ++i;
+    const bool verse = i > digits && digits > pos && i < eol && raw[i] == ' ';
+    const size_t start = verse ? i + 1 : pos;
+    text.append(raw, start, eol - start);
+    if (eol < raw.size()) text += '\n';
+    pos = eol + 1;
+  }
+  return text;
+}
+
+// ---- loading ---------------------------------------------------------------------------------
+TokenData::TokenData(std::vector<uint16_t> tokens, std::string name)
+    : tokens_(std::move(tokens)), name_(std::move(name)) {}
+
+TokenData TokenData::load(const std::string& path, int vocab_size) {
+  const std::string bytes = read_file(path);
+  if (bytes.size() % 2 != 0)
+    throw std::runtime_error(path + ": odd length " + std::to_string(bytes.size()) +
+                             " bytes; not a uint16 token file");
+  std::vector<uint16_t> tokens(bytes.size() / 2);
+  for (size_t i = 0; i < tokens.size(); ++i)
+    tokens[i] = static_cast<uint16_t>(static_cast<unsigned char>(bytes[2 * i]) |
+                                      (static_cast<unsigned char>(bytes[2 * i + 1]) << 8));
+  if (vocab_size > 0) {
+    for (size_t i = 0; i < tokens.size(); ++i)
+      if (tokens[i] >= vocab_size)
+        throw std::runtime_error(path + ": token id " + std::to_string(tokens[i]) +
+                                 " at position " + std::to_string(i) + " is >= vocab_size " +
+                                 std::to_string(vocab_size));
+  }
+  return TokenData(std::move(tokens), path);
+}
+
+// ---- batches ---------------------------------------------------------------------------------
+Sampling parse_sampling(const std::string& s) {
+  if (s == "random") return Sampling::Random;
+  if (s == "sequential") return Sampling::Sequential;
+  throw std::runtime_error("unknown sampling '" + s + "' (expected random or sequential)");
+}
+
+const char* sampling_name(Sampling s) {
+  return s == Sampling::Random ? "random" : "sequential";
+}
+
+uint64_t uniform_below(Generator& gen, uint64_t n) {
+  // Accept only draws below the largest multiple of n that fits in 2^64, so every residue is
+  // equally likely; (2^64 − n) mod n == 2^64 mod n is the count of rejected values.
+  const uint64_t reject_below = (0 - n) % n;
+  for (;;) {
+    const uint64_t r = gen.next_u64();
+    if (r >= reject_below) return r % n;
+  }
+}
+
+BatchSampler::BatchSampler(const TokenData& data, int64_t batch_size, int64_t block_size,
+                           Sampling mode, uint64_t seed)
+    : data_(&data), B_(batch_size), T_(block_size), mode_(mode), gen_(seed) {
+  if (B_ <= 0 || T_ <= 0)
+    throw std::runtime_error("batch size and block size must be positive (got " +
+                             std::to_string(B_) + ", " + std::to_string(T_) + ")");
+  if (data.size() < static_cast<size_t>(T_) + 1)
+    throw std::runtime_error(data.name() + ": " + std::to_string(data.size()) +
+                             " tokens, fewer than block_size+1 = " + std::to_string(T_ + 1));
+}
+
+int64_t BatchSampler::sequential_start(uint64_t k, int64_t b) const {
+  const uint64_t m = data_->size() - static_cast<uint64_t>(T_) - 1;  // len − T − 1
+  if (m == 0) return 0;
+  // ((k·B + b)·T) mod m in uint64: exact while k·B·T < 2^64, i.e. for any real run.
+  return static_cast<int64_t>(((k * B_ + b) * static_cast<uint64_t>(T_)) % m);
+}
+
+void fill_window(const TokenData& data, int64_t o, int64_t T, int64_t* x, int64_t* y) {
+  const uint16_t* src = data.data() + o;
+  for (int64_t t = 0; t < T; ++t) {
+    x[t] = src[t];
+    y[t] = src[t + 1];
+  }
+}
+
+void BatchSampler::next(std::vector<int64_t>& x, std::vector<int64_t>& y) {
+  x.resize(static_cast<size_t>(B_ * T_));
+  y.resize(static_cast<size_t>(B_ * T_));
+  const uint64_t n_starts = data_->size() - static_cast<uint64_t>(T_);  // starts 0 … len−T−1
+  for (int64_t b = 0; b < B_; ++b) {
+    const int64_t o = mode_ == Sampling::Random
+                          ? static_cast<int64_t>(uniform_below(gen_, n_starts))
+                          : sequential_start(k_, b);
+    fill_window(*data_, o, T_, x.data() + b * T_, y.data() + b * T_);
+  }
+  ++k_;
+}
+
+BatchSampler::State BatchSampler::state() const { return {k_, gen_.seed(), gen_.counter()}; }
+
+void BatchSampler::set_state(const State& s) {
+  k_ = s[0];
+  gen_.set_state(s[1], s[2]);
+}
+
+std::vector<int64_t> eval_windows(size_t len, int64_t T) {
+  if (T <= 0) throw std::runtime_error("block size must be positive");
+  std::vector<int64_t> starts;
+  for (size_t o = 0; o + static_cast<size_t>(T) + 1 <= len; o += static_cast<size_t>(T))
+    starts.push_back(static_cast<int64_t>(o));
+  return starts;
+}
+
+}  // namespace nf

@@ -1,0 +1,94 @@
+#include "io/checkpoint.h"
+
+#include <stdexcept>
+
+#include "autograd/node.h"
+#include "io/safetensors.h"
+
+namespace nf {
+
+RawTensor to_raw(const Tensor& t) {
+  Tensor c = t.detach().to(Device::CPU).to(DType::F32).contiguous();
+  return detail::make_raw_tensor("F32", c.shape(), c.raw_data(), c.numel(), 4);
+}
+
+Tensor from_raw(const RawTensor& r, const std::string& file, const std::string& name) {
+  if (r.dtype == "F32") {
+    Tensor t = empty(r.shape, DType::F32);
+    detail::copy_raw_values(r, "F32", t.raw_data(), 4);
+    return t;
+  }
+  if (r.dtype == "F64") {
+    Tensor t = empty(r.shape, DType::F64);
+    detail::copy_raw_values(r, "F64", t.raw_data(), 8);
+    return t;
+  }
+  throw std::runtime_error(file + ": tensor '" + name + "' has dtype " + r.dtype + ", expected F32");
+}
+
+const std::string& meta_at(const SafetensorsFile& f, const std::string& key, const std::string& path) {
+  auto it = f.metadata.find(key);
+  if (it == f.metadata.end()) throw std::runtime_error(path + ": no '" + key + "' in the safetensors metadata");
+  return it->second;
+}
+
+// Each parameter's checkpoint name, keyed by its data, to name optimizer moments after it.
+std::map<const TensorImpl*, std::string> parameter_names(const GPT& model) {
+  std::map<const TensorImpl*, std::string> names;
+  for (auto& [n, t] : model.named_parameters()) names[t.impl()] = n;
+  return names;
+}
+
+uint64_t parse_u64(const std::string& s, const std::string& path, const std::string& key) {
+  try {
+    size_t used = 0;
+    uint64_t v = std::stoull(s, &used);
+    if (used != s.size()) throw std::invalid_argument(s);
+    return v;
+  } catch (const std::exception&) {
+    throw std::runtime_error(path + ": metadata '" + key + "' is not an unsigned integer");
+  }
+}
+
+void save_model(const std::string& path, const GPT& model, const std::string& tokenizer_meta) {
+  std::vector<std::pair<std::string, RawTensor>> tensors;
+  for (auto& [name, t] : model.named_parameters()) tensors.emplace_back(name, to_raw(t));
+  std::map<std::string, std::string> meta{{"config", model.config().to_json().dump()}, {"format", "noiseformer"}};
+  if (!tokenizer_meta.empty()) meta["tokenizer"] = tokenizer_meta;
+  save_safetensors(path, tensors, meta);
+}
+
+namespace {
+// The model config stored under __metadata__["config"], with errors naming the file.
+GPTConfig config_of(const SafetensorsFile& f, const std::string& path) {
+  try {
+    return GPTConfig::from_json(nlohmann::json::parse(meta_at(f, "config", path)));
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error(path + ": the config in the metadata is not valid JSON");
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
+}  // namespace
+
+GPTConfig read_checkpoint_config(const std::string& path) { return config_of(load_safetensors(path), path); }
+
+LoadedModel load_model(const std::string& path, DType dtype) {
+  SafetensorsFile f = load_safetensors(path);
+  const GPTConfig cfg = config_of(f, path);
+  LoadedModel out;
+  out.model = std::make_unique<GPT>(cfg);
+  if (dtype != DType::F32) out.model->to(dtype);
+  std::map<std::string, Tensor> state;
+  for (auto& [name, raw] : f.tensors) state.emplace(name, from_raw(raw, path, name));
+  try {
+    out.model->load_state_dict(state, /*strict=*/true);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": does not match its config: " + e.what());
+  }
+  auto tok = f.metadata.find("tokenizer");
+  if (tok != f.metadata.end()) out.tokenizer_meta = tok->second;
+  return out;
+}
+
+}  // namespace nf
