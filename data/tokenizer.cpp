@@ -275,6 +275,9 @@ std::vector<std::string_view> split_bpe_chunks(std::string_view s) {
 BpeTokenizer::BpeTokenizer(std::vector<std::pair<int, int>> merges) : merges_(std::move(merges)) {
   bytes_.reserve(256 + merges_.size());
   for (int b = 0; b < 256; ++b) bytes_.emplace_back(1, static_cast<char>(b));
+  if (merges_.size() > kMaxBpeMerges)
+    throw std::runtime_error("bpe has " + std::to_string(merges_.size()) + " merges, more than the " +
+                             std::to_string(kMaxBpeMerges) + " that uint16 token ids can number");
   for (size_t i = 0; i < merges_.size(); ++i) {
     const auto [a, b] = merges_[i];
     const int limit = 256 + static_cast<int>(i);
@@ -285,6 +288,12 @@ BpeTokenizer::BpeTokenizer(std::vector<std::pair<int, int>> merges) : merges_(st
     // A repeated pair could never fire (its first occurrence always wins): reject it.
     if (!rank_.emplace(pair_key(a, b), static_cast<int>(i)).second)
       throw std::runtime_error("bpe merge " + std::to_string(i) + " repeats an earlier merge");
+    // Each merge can double a token's length: forty merges of a token with itself would make
+    // one token of a terabyte. Real vocabularies stay far below this bound.
+    if (bytes_[a].size() + bytes_[b].size() > kMaxBpeTokenBytes)
+      throw std::runtime_error("bpe merge " + std::to_string(i) + " makes a token of " +
+                               std::to_string(bytes_[a].size() + bytes_[b].size()) + " bytes, more than " +
+                               std::to_string(kMaxBpeTokenBytes));
     bytes_.push_back(bytes_[a] + bytes_[b]);
   }
 }
@@ -422,6 +431,7 @@ BpeTokenizer train_bpe(const std::string& text, int vocab_size) {
 
   std::vector<std::pair<int, int>> merges;
   merges.reserve(n_merges);
+  std::vector<size_t> token_len(256, 1);  // bytes per token id
   std::vector<int> visited(words.size(), -1);  // merge index that last rewrote each word
   std::unordered_map<uint64_t, int64_t> delta;
   std::vector<int> merged;
@@ -432,8 +442,11 @@ BpeTokenizer train_bpe(const std::string& text, int vocab_size) {
     if (pc == pair_count.end() || pc->second != top.count) continue;  // stale entry
 
     const int a = static_cast<int>(top.key >> 32), b = static_cast<int>(top.key & 0xFFFFFFFFu);
+    // Never learn a token the loader would refuse (a corpus of very long repeated runs).
+    if (token_len[a] + token_len[b] > kMaxBpeTokenBytes) continue;
     const int new_id = 256 + static_cast<int>(merges.size());
     merges.emplace_back(a, b);
+    token_len.push_back(token_len[a] + token_len[b]);
 
     // Rewrite each word holding (a, b): subtract all its old pairs, merge left to right, add
     // the new pairs. Chunks are short, so re-counting a whole word is cheap and obviously right.
@@ -523,12 +536,25 @@ std::unique_ptr<Tokenizer> load_tokenizer_from_json(const nlohmann::json& meta) 
     if (!meta.contains("merges") || !meta["merges"].is_array())
       throw std::runtime_error("bpe meta.json has no \"merges\" array");
     std::vector<std::pair<int, int>> merges;
+    if (meta["merges"].size() > kMaxBpeMerges)
+      throw std::runtime_error("bpe meta.json has " + std::to_string(meta["merges"].size()) +
+                               " merges, more than the " + std::to_string(kMaxBpeMerges) +
+                               " that uint16 token ids can number");
+    // Ids are read as 64-bit and range-checked: get<int>() would wrap 2^40 to a valid-looking id.
+    auto id = [&](const nlohmann::json& v) {
+      if (!v.is_number_integer()) return int64_t(-1);
+      if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return int64_t(-1);
+      return v.get<int64_t>();
+    };
     for (const auto& m : meta["merges"]) {
-      if (!m.is_array() || m.size() != 2 || !m[0].is_number_integer() ||
-          !m[1].is_number_integer())
+      const int64_t limit = 256 + static_cast<int64_t>(merges.size());
+      if (!m.is_array() || m.size() != 2 || id(m[0]) < 0 || id(m[1]) < 0)
         throw std::runtime_error("bpe merge " + std::to_string(merges.size()) +
-                                 " is not a pair of integers");
-      merges.emplace_back(m[0].get<int>(), m[1].get<int>());
+                                 " is not a pair of non-negative integers: " + m.dump());
+      if (id(m[0]) >= limit || id(m[1]) >= limit)
+        throw std::runtime_error("bpe merge " + std::to_string(merges.size()) + " " + m.dump() +
+                                 " refers to a token not yet defined (< " + std::to_string(limit) + " required)");
+      merges.emplace_back(static_cast<int>(id(m[0])), static_cast<int>(id(m[1])));
     }
     tok = std::make_unique<BpeTokenizer>(std::move(merges));
   } else {

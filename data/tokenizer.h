@@ -82,9 +82,16 @@ class ByteTokenizer : public Tokenizer {
 };
 
 // ---- bpe -------------------------------------------------------------------------------------
+// Bounds on what a meta.json may describe, so a small file cannot ask for unbounded work:
+// token files hold uint16 ids (65,536 tokens, 256 of them bytes), and no learned token is
+// longer than this many bytes.
+constexpr size_t kMaxBpeMerges = 65536 - 256;
+constexpr size_t kMaxBpeTokenBytes = 1024;
+
 class BpeTokenizer : public Tokenizer {
  public:
-  // merges[i] = (a, b) creates token 256+i; a and b must be < 256+i.
+  // merges[i] = (a, b) creates token 256+i; a and b must be < 256+i. At most kMaxBpeMerges
+  // merges, no token longer than kMaxBpeTokenBytes (both checked: throws).
   explicit BpeTokenizer(std::vector<std::pair<int, int>> merges);
 
   // Splits into chunks (split_bpe_chunks) and applies merges inside each chunk, lowest rank

@@ -1,5 +1,6 @@
 #include "io/checkpoint.h"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "autograd/node.h"
@@ -12,15 +13,29 @@ RawTensor to_raw(const Tensor& t) {
   return detail::make_raw_tensor("F32", c.shape(), c.raw_data(), c.numel(), 4);
 }
 
+namespace {
+// A NaN or infinite weight (a run that diverged, a corrupt file) would evaluate to a NaN loss and
+// sample noise while looking like success; it is refused where it enters, with its name.
+template <class T>
+void check_finite(const T* p, int64_t n, const std::string& file, const std::string& name) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i]))
+      throw std::runtime_error(file + ": tensor '" + name + "' holds a non-finite value (" +
+                               std::to_string(p[i]) + " at element " + std::to_string(i) + ")");
+}
+}  // namespace
+
 Tensor from_raw(const RawTensor& r, const std::string& file, const std::string& name) {
   if (r.dtype == "F32") {
     Tensor t = empty(r.shape, DType::F32);
     detail::copy_raw_values(r, "F32", t.raw_data(), 4);
+    check_finite(t.data<float>(), t.numel(), file, name);
     return t;
   }
   if (r.dtype == "F64") {
     Tensor t = empty(r.shape, DType::F64);
     detail::copy_raw_values(r, "F64", t.raw_data(), 8);
+    check_finite(t.data<double>(), t.numel(), file, name);
     return t;
   }
   throw std::runtime_error(file + ": tensor '" + name + "' has dtype " + r.dtype + ", expected F32");
@@ -76,6 +91,19 @@ GPTConfig read_checkpoint_config(const std::string& path) { return config_of(loa
 LoadedModel load_model(const std::string& path, DType dtype) {
   SafetensorsFile f = load_safetensors(path);
   const GPTConfig cfg = config_of(f, path);
+  // A config that asks for far more parameters than the file holds (a million layers beside a
+  // small file) is refused before the model is built: building it would allocate that much.
+  // Within a small margin the model is built, and load_state_dict names each tensor that differs.
+  int64_t stored = 0;
+  for (const auto& [name, raw] : f.tensors) {
+    int64_t n = 1;
+    for (int64_t s : raw.shape) n *= s;  // safetensors' reader has checked these products
+    stored += n;
+  }
+  const int64_t wanted = count_parameters(cfg);  // cannot overflow: validate() bounds each size
+  if (wanted > 4 * stored + (int64_t(1) << 20))
+    throw std::runtime_error(path + ": does not match its config: the config describes " + std::to_string(wanted) +
+                             " parameters, the file holds " + std::to_string(stored) + " values");
   LoadedModel out;
   out.model = std::make_unique<GPT>(cfg);
   if (dtype != DType::F32) out.model->to(dtype);

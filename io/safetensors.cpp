@@ -250,12 +250,16 @@ SafetensorsFile load_safetensors(const std::string& path) {
     entries.push_back(parse_entry(path, key, value));
   }
 
-  // Data-section order; then each tensor must start at or after the previous one's end.
-  // (Empty tensors occupy no bytes and so cannot overlap anything.)
+  // The tensors must tile the data section exactly, in data-section order: each starts where
+  // the previous one ended, the first at 0, the last at the end of the file. A gap, an overlap or
+  // bytes left over mean the header and the data disagree (a header length off by a few bytes
+  // still parses when the header ends in padding, and would shift every value), so the file is
+  // refused rather than read as something it is not. Empty tensors occupy no bytes.
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
   const uint64_t data_size = file_size - 8 - header_len;
   const Entry* prev = nullptr;
+  uint64_t covered = 0;
   for (const Entry& e : entries) {
     if (e.end > data_size)
       throw file_error(path, "tensor '" + one_line(e.name) + "': data_offsets [" +
@@ -266,8 +270,17 @@ SafetensorsFile load_safetensors(const std::string& path) {
     if (prev && e.begin < prev->end)
       throw file_error(path, "tensors '" + one_line(prev->name) + "' and '" + one_line(e.name) +
                                  "' have overlapping data_offsets");
+    if (e.begin != covered)
+      throw file_error(path, "tensor '" + one_line(e.name) + "' starts at byte " +
+                                 std::to_string(e.begin) + " of the data section, but the tensors before it end at " +
+                                 std::to_string(covered) + " (a gap: header and data disagree)");
+    covered = e.end;
     prev = &e;
   }
+  if (covered != data_size)
+    throw file_error(path, "the tensors cover " + std::to_string(covered) + " of the " +
+                               std::to_string(data_size) +
+                               " bytes of the data section (wrong header length or trailing bytes)");
 
   const uint64_t data_start = 8 + header_len;
   for (Entry& e : entries) {

@@ -13,6 +13,10 @@ namespace nf {
 struct GPTConfig : AttentionConfig {
   int64_t vocab_size = 65;
 
+  // The largest sizes validate() accepts.
+  static constexpr int64_t kMaxLayers = 4096, kMaxHeads = 4096, kMaxEmbd = 65536,
+                           kMaxBlockSize = 1 << 20;
+
   // Throws std::invalid_argument naming the first bad field.
   void validate() const;
   nlohmann::json to_json() const;

@@ -49,8 +49,14 @@ Shape contiguous_strides(const Shape& shape) {
   return s;
 }
 int64_t shape_numel(const Shape& shape) {
+  // Checked: a product that wraps (a size of 2^62 times a few) would make a tiny allocation that
+  // every later loop then overruns.
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape) {
+    if (s < 0) op_error("shape", "negative size in " + shape_str(shape));
+    if (__builtin_mul_overflow(n, s, &n))
+      op_error("shape", shape_str(shape) + " has more elements than a 64-bit count can hold");
+  }
   return n;
 }
 std::string shape_str(const Shape& shape) {
@@ -218,8 +224,11 @@ template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 Tensor empty(Shape shape, DType dtype, Device device) {
   for (int64_t s : shape)
     if (s < 0) op_error("empty", "negative size in " + shape_str(shape));
+  int64_t nbytes = 0;
+  if (__builtin_mul_overflow(shape_numel(shape), static_cast<int64_t>(dtype_size(dtype)), &nbytes))
+    op_error("empty", shape_str(shape) + " of " + dtype_name(dtype) + " needs more bytes than a 64-bit size can hold");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::allocate(shape_numel(shape) * dtype_size(dtype), device);
+  impl->storage = Storage::allocate(static_cast<size_t>(nbytes), device);
   impl->strides = contiguous_strides(shape);
   impl->shape = std::move(shape);
   impl->dtype = dtype;
