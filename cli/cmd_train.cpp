@@ -20,8 +20,16 @@ int cmd_train(int argc, char** argv) {
   app.add_flag("--quiet", o.quiet, "no progress lines");
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
-  o.model.validate();
-  TrainResult r = run_training(o);
+  // What the user set (flags or --config): with --resume everything else is the run's own.
+  for (const CLI::Option* op : app.get_options())
+    if (op->count() > 0 && !op->get_lnames().empty()) o.given.insert(flag_to_key(op->get_lnames().front()));
+  TrainResult r;
+  try {
+    r = run_training(o);
+  } catch (const TrainingInterrupted& e) {
+    std::fprintf(stderr, "noiseformer train: %s\n", e.what());
+    return 130;  // the shell's convention for a run ended by SIGINT
+  }
   if (o.max_iters > 0 && !o.quiet)
     std::fprintf(stderr, "done: %lld iterations, train loss %.4f, val loss %.4f, %.0f tok/s\n",
                  static_cast<long long>(r.iterations), r.final_train_loss, r.final_val_loss, r.tokens_per_second);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <unistd.h>
 
@@ -51,6 +52,9 @@ int main(int argc, char** argv) {
     if (cmd != c.name) continue;
     try {
       return c.run(argc - 1, argv + 1);
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "noiseformer %s: error: out of memory (the model, batch or data is too large for this machine)\n", c.name);
+      return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, e.what());
       return 1;

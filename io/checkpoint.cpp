@@ -65,11 +65,13 @@ uint64_t parse_u64(const std::string& s, const std::string& path, const std::str
   }
 }
 
-void save_model(const std::string& path, const GPT& model, const std::string& tokenizer_meta) {
+void save_model(const std::string& path, const GPT& model, const std::string& tokenizer_meta,
+                const std::string& checkpoint_id) {
   std::vector<std::pair<std::string, RawTensor>> tensors;
   for (auto& [name, t] : model.named_parameters()) tensors.emplace_back(name, to_raw(t));
   std::map<std::string, std::string> meta{{"config", model.config().to_json().dump()}, {"format", "noiseformer"}};
   if (!tokenizer_meta.empty()) meta["tokenizer"] = tokenizer_meta;
+  if (!checkpoint_id.empty()) meta["checkpoint_id"] = checkpoint_id;
   save_safetensors(path, tensors, meta);
 }
 

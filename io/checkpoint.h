@@ -18,7 +18,9 @@ struct LoadedModel {
   std::string tokenizer_meta;  // meta.json text stored with the checkpoint ("" if none)
 };
 
-void save_model(const std::string& path, const GPT& model, const std::string& tokenizer_meta);
+// checkpoint_id (optional) ties the file to the training state of the same save (train/train_state.h).
+void save_model(const std::string& path, const GPT& model, const std::string& tokenizer_meta,
+                const std::string& checkpoint_id = "");
 // Reads the config from the file, builds the GPT, loads the weights (converted to `dtype`).
 // Corrupt files, wrong names/shapes and bad configs throw one-line errors naming the file.
 LoadedModel load_model(const std::string& path, DType dtype = DType::F32);

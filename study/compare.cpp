@@ -189,20 +189,6 @@ TrainOptions resolve_train_options(const CompareOptions& opt, const std::string&
   return o;
 }
 
-nlohmann::json train_settings_json(const TrainOptions& o) {
-  std::error_code ec;
-  fs::path data = fs::weakly_canonical(fs::path(o.data_dir), ec);
-  if (ec) data = fs::absolute(o.data_dir);
-  nlohmann::json m = o.model.to_json();
-  m.erase("vocab_size");  // taken from the data's meta.json at training time
-  return {{"data", data.string()},  {"model", m},
-          {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum}, {"max_iters", o.max_iters},
-          {"lr", o.lr},                 {"min_lr", o.min_lr},         {"warmup_iters", o.warmup_iters},
-          {"lr_decay_iters", o.lr_decay_iters}, {"weight_decay", o.weight_decay}, {"beta1", o.beta1},
-          {"beta2", o.beta2},           {"grad_clip", o.grad_clip},   {"eval_interval", o.eval_interval},
-          {"eval_iters", o.eval_iters}, {"seed", o.seed},             {"optimizer", o.optimizer},
-          {"sampling", o.sampling},     {"device", o.device}};
-}
 
 // ---- one run ---------------------------------------------------------------------------------
 

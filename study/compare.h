@@ -82,8 +82,6 @@ struct CompareResult {
 // seed, data and out. Throws naming the preset file or the bad flag.
 TrainOptions resolve_train_options(const CompareOptions& opt, const std::string& attention,
                                    std::optional<uint64_t> seed, const std::string& out_dir);
-// A JSON record of everything that determines a run's result (compared for reuse).
-nlohmann::json train_settings_json(const TrainOptions& o);
 
 // Trains (or reuses) every run, measures it, and writes results.md, results.json and the plots.
 CompareResult run_compare(const CompareOptions& opt);

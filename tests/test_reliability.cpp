@@ -2,8 +2,17 @@
 // checkpoints whose header and data disagree, non-finite weights, configs with wrong types or
 // sizes beyond the limits. Each case is one clear error, before anything large is allocated.
 #include <doctest/doctest.h>
+#include <limits.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +22,8 @@
 #include "data/tokenizer.h"
 #include "models/gpt.h"
 #include "tests/support.h"
+#include "train/train_state.h"
+#include "train/trainer.h"
 
 using namespace nf;
 using nf::test::contains;
@@ -35,6 +46,38 @@ std::string load_error(const TempDir& dir, const std::string& bytes) {
   const std::string path = dir.file("f.safetensors");
   write_file_atomic(path, bytes);
   return error_of([&] { load_safetensors(path); });
+}
+
+// A small run on the fixture corpus; lr_decay_iters fixed so runs of different lengths share one
+// schedule and can be compared step for step.
+TrainOptions small_run(const std::string& data, const std::string& out, int64_t max_iters) {
+  TrainOptions o;
+  o.data_dir = data;
+  o.out_dir = out;
+  o.model = test::tiny_gpt("noise-v2", 16, 16);
+  o.model.dropout = 0.1;
+  o.batch_size = 4;
+  o.max_iters = max_iters;
+  o.lr_decay_iters = 12;
+  o.warmup_iters = 2;
+  o.eval_interval = 4;
+  o.eval_iters = 2;
+  o.quiet = true;
+  return o;
+}
+
+// The weights of a model file, name -> bytes.
+std::map<std::string, std::vector<uint8_t>> weights_of(const std::string& path) {
+  std::map<std::string, std::vector<uint8_t>> w;
+  for (auto& [name, raw] : load_safetensors(path).tensors) w[name] = raw.bytes;
+  return w;
+}
+
+std::vector<nlohmann::json> log_lines(const std::string& path) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);) lines.push_back(nlohmann::json::parse(l));
+  return lines;
 }
 
 const char* kTwoTensors =
@@ -143,5 +186,148 @@ TEST_SUITE("reliability") {
     BpeTokenizer tok = train_bpe(run + " " + run, 300);
     for (int id = 0; id < tok.vocab_size(); ++id) CHECK(tok.decode({id}).size() <= kMaxBpeTokenBytes);
     CHECK(tok.decode(tok.encode(run)) == run);
+  }
+
+  TEST_CASE("every numeric training setting is range-checked before anything runs") {
+    TempDir dir;
+    auto err = [&](auto change) {
+      TrainOptions o = small_run(dir.str(), dir.file("out"), 4);
+      change(o);
+      return error_of([&] { o.validate(); });
+    };
+    CHECK(contains(err([](TrainOptions& o) { o.lr = std::nan(""); }), "--lr must be a finite number"));
+    CHECK(contains(err([](TrainOptions& o) { o.beta1 = -1; }), "--beta1 must be in [0, 1)"));
+    CHECK(contains(err([](TrainOptions& o) { o.beta2 = 1.5; }), "--beta2 must be in [0, 1)"));
+    CHECK(contains(err([](TrainOptions& o) { o.weight_decay = -0.1; }), "--weight-decay"));
+    CHECK(contains(err([](TrainOptions& o) { o.log_interval = 0; }), "--log-interval must be >= 1"));
+    CHECK(contains(err([](TrainOptions& o) { o.eval_iters = 0; }), "--eval-iters must be >= 1"));
+    CHECK(contains(err([](TrainOptions& o) { o.batch_size = 0; }), "--batch-size"));
+    CHECK(contains(err([](TrainOptions& o) { o.grad_clip = std::numeric_limits<double>::infinity(); }), "--grad-clip"));
+    CHECK(contains(err([](TrainOptions& o) { o.sampling = "shuffled"; }), "shuffled"));
+    CHECK(err([](TrainOptions&) {}) == "");
+  }
+
+  TEST_CASE("a kill between the two writes of a save resumes to exactly the uninterrupted result") {
+    TempDir dir;
+    const std::string data = test::fixture_data(dir, 5, 6000);
+    // Uninterrupted: 12 iterations.
+    run_training(small_run(data, dir.file("a"), 12));
+    // Interrupted: 4 iterations, then resumed to 8; then the model file of the save at 4 is put
+    // back beside the state of the save at 8 (a kill after the state's rename, before the model's),
+    // and the log gets two lines past the state and half a line.
+    const std::string b = dir.file("b");
+    run_training(small_run(data, b, 4));
+    std::filesystem::copy_file(b + "/ckpt.safetensors", dir.file("m4.safetensors"));
+    TrainOptions more = small_run(data, b, 8);
+    more.resume = true;
+    more.given = {"max_iters"};
+    run_training(more);
+    std::filesystem::copy_file(dir.file("m4.safetensors"), b + "/ckpt.safetensors",
+                               std::filesystem::copy_options::overwrite_existing);
+    {
+      std::ofstream log(b + "/log.jsonl", std::ios::app);
+      log << R"({"iter":8,"loss":1.0})" << "\n" << R"({"iter":9,"loss":1.0})" << "\n" << R"({"iter":10,"lo)";
+    }
+    TrainOptions rest = small_run(data, b, 12);
+    rest.resume = true;
+    rest.given = {"max_iters"};
+    run_training(rest);
+    CHECK(weights_of(b + "/ckpt.safetensors") == weights_of(dir.file("a") + "/ckpt.safetensors"));
+    // The log holds each iteration once, in order, as the uninterrupted run's does.
+    std::vector<int64_t> iters_a, iters_b;
+    std::vector<double> loss_a, loss_b;
+    for (auto& j : log_lines(dir.file("a") + "/log.jsonl"))
+      if (j.contains("loss")) { iters_a.push_back(j["iter"]); loss_a.push_back(j["loss"]); }
+    for (auto& j : log_lines(b + "/log.jsonl"))
+      if (j.contains("loss")) { iters_b.push_back(j["iter"]); loss_b.push_back(j["loss"]); }
+    CHECK(iters_b == iters_a);
+    CHECK(loss_b == loss_a);
+  }
+
+  TEST_CASE("--resume restores the run's settings; a flag that would change the run is refused") {
+    TempDir dir;
+    const std::string data = test::fixture_data(dir, 6, 6000);
+    TrainOptions first = small_run(data, dir.file("r"), 4);
+    first.batch_size = 3;
+    run_training(first);
+    TrainOptions again = small_run(data, dir.file("r"), 8);  // batch_size 4 here, but not "given"
+    again.resume = true;
+    again.given = {"max_iters"};
+    run_training(again);
+    CHECK(read_train_state(state_path_for(dir.file("r") + "/ckpt.safetensors")).state.settings["batch_size"] == 3);
+    TrainOptions clash = again;
+    clash.given.insert("batch_size");
+    CHECK(contains(error_of([&] { run_training(clash); }), "--batch-size 4 differs from the run's 3"));
+    TrainOptions arch = again;
+    arch.model.n_layer = 3;
+    arch.given.insert("n_layer");
+    CHECK(contains(error_of([&] { run_training(arch); }), "--n-layer 3 differs from the run's 2"));
+  }
+
+  TEST_CASE("a run that diverges never writes a non-finite checkpoint") {
+    TempDir dir;
+    const std::string data = test::fixture_data(dir, 7, 6000);
+    run_training(small_run(data, dir.file("good"), 4));
+    TrainOptions wild = small_run(data, dir.file("wild"), 8);
+    wild.init = dir.file("good") + "/ckpt.safetensors";
+    wild.optimizer = "sgd";
+    wild.lr = 1e30;
+    wild.warmup_iters = 0;
+    wild.eval_interval = 1;
+    const std::string err = error_of([&] { run_training(wild); });
+    CHECK(contains(err, "training diverged"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("wild") + "/ckpt.safetensors"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("wild") + "/ckpt.state.safetensors"));
+  }
+
+  TEST_CASE("SIGINT: the run finishes its step, saves, exits 130 saying how to resume, and resumes exactly") {
+    TempDir dir;
+    const std::string data = test::fixture_data(dir, 8, 6000);
+    char buf[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    REQUIRE(n > 0);
+    buf[n] = '\0';
+    const std::string bin = (std::filesystem::path(buf).parent_path() / "noiseformer").string();
+    REQUIRE(std::filesystem::exists(bin));
+    const std::string out = dir.file("int"), err_path = dir.file("stderr.txt");
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 2);
+      ::execl(bin.c_str(), bin.c_str(), "train", "--data", data.c_str(), "--out", out.c_str(), "--attention", "noise-v2",
+              "--n-layer", "2", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--lowrank", "2",
+              "--dropout", "0.1", "--batch-size", "4", "--max-iters", "100000", "--lr-decay-iters", "12",
+              "--warmup-iters", "2", "--eval-interval", "0", "--eval-iters", "2", "--quiet", (char*)nullptr);
+      ::_exit(127);
+    }
+    // Wait until a few steps are logged, then interrupt.
+    for (int i = 0; i < 600 && (!std::filesystem::exists(out + "/log.jsonl") || log_lines(out + "/log.jsonl").size() < 3); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ::kill(pid, SIGINT);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    std::ifstream in(err_path);
+    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(contains(said, "interrupted (SIGINT) after iteration"));
+    CHECK(contains(said, "noiseformer train --out " + out + " --resume"));
+    const int64_t stopped = read_train_state(state_path_for(out + "/ckpt.safetensors")).state.next_iter;
+    CHECK(stopped >= 3);
+    CHECK(static_cast<int64_t>(log_lines(out + "/log.jsonl").size()) == stopped);
+    // Resumed to stopped+3 == an uninterrupted run of that length.
+    TrainOptions whole = small_run(data, dir.file("whole"), stopped + 3);
+    whole.eval_interval = 0;
+    run_training(whole);
+    TrainOptions rest;
+    rest.data_dir = data;
+    rest.out_dir = out;
+    rest.resume = true;
+    rest.max_iters = stopped + 3;
+    rest.quiet = true;
+    rest.given = {"max_iters"};
+    run_training(rest);
+    CHECK(weights_of(out + "/ckpt.safetensors") == weights_of(dir.file("whole") + "/ckpt.safetensors"));
   }
 }

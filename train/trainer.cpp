@@ -1,7 +1,10 @@
 #include "train/trainer.h"
 
+#include <signal.h>
+
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +16,7 @@
 #include "train/train_state.h"
 #include "optim/optim.h"
 #include "data/tokenizer.h"
+#include "io/file.h"
 
 namespace nf {
 namespace fs = std::filesystem;
@@ -20,6 +24,122 @@ namespace fs = std::filesystem;
 namespace {
 
 Tensor to_tensor(const std::vector<int64_t>& v, int64_t B, int64_t T) { return from_vector(v, {B, T}); }
+
+std::string cli_name(std::string key) {
+  for (char& c : key)
+    if (c == '_') c = '-';
+  return key;
+}
+
+// SIGINT / SIGTERM while training: the handler only raises a flag; the loop notices it after the
+// current step, saves, and stops. A second signal ends the process at once (the files on disk
+// are still whole: every write is atomic).
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+  g_stop_signal = sig;
+}
+// Installs the handler for the life of a run and puts the previous ones back.
+struct StopSignals {
+  struct sigaction old_int {}, old_term {};
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+  }
+};
+
+// log.jsonl cut back to the lines of iterations before `next_iter` (a resumed run writes the
+// rest again) and to whole lines (a kill can leave half of one).
+void truncate_log(const fs::path& path, int64_t next_iter) {
+  if (!fs::exists(path)) return;
+  const std::string text = read_file(path.string());
+  std::string kept;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;  // an unfinished last line
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    try {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      if (j.at("iter").get<int64_t>() < next_iter) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {
+      // a damaged line is dropped with the rest of what the run will write again
+    }
+  }
+  write_file_atomic(path.string(), kept);
+}
+
+// Settings a resumed run may change without leaving the original run's trajectory: when to stop,
+// evaluate and print, where the data is read from and on which device.
+bool changeable_on_resume(const std::string& key) {
+  return key == "max_iters" || key == "eval_interval" || key == "eval_iters" || key == "data" || key == "device";
+}
+
+void set_setting(TrainOptions& o, const std::string& k, const nlohmann::json& v) {
+  if (k == "data") o.data_dir = v.get<std::string>();
+  else if (k == "batch_size") o.batch_size = v.get<int64_t>();
+  else if (k == "grad_accum") o.grad_accum = v.get<int64_t>();
+  else if (k == "max_iters") o.max_iters = v.get<int64_t>();
+  else if (k == "lr") o.lr = v.get<double>();
+  else if (k == "min_lr") o.min_lr = v.get<double>();
+  else if (k == "warmup_iters") o.warmup_iters = v.get<int64_t>();
+  else if (k == "lr_decay_iters") o.lr_decay_iters = v.get<int64_t>();
+  else if (k == "weight_decay") o.weight_decay = v.get<double>();
+  else if (k == "beta1") o.beta1 = v.get<double>();
+  else if (k == "beta2") o.beta2 = v.get<double>();
+  else if (k == "grad_clip") o.grad_clip = v.get<double>();
+  else if (k == "eval_interval") o.eval_interval = v.get<int64_t>();
+  else if (k == "eval_iters") o.eval_iters = v.get<int64_t>();
+  else if (k == "seed") o.seed = v.get<uint64_t>();
+  else if (k == "optimizer") o.optimizer = v.get<std::string>();
+  else if (k == "sampling") o.sampling = v.get<std::string>();
+  else if (k == "device") o.device = v.get<std::string>();
+}
+
+// --resume: the run's stored settings replace the ones not given; a given one that differs is
+// applied with a notice when changeable_on_resume, refused otherwise (it would not continue the
+// same run). The architecture is the checkpoint's: a model flag that differs is refused too.
+void restore_settings(TrainOptions& o, const nlohmann::json& stored, const std::string& state_path) {
+  const nlohmann::json mine = train_settings_json(o);
+  auto refuse = [&](const std::string& key, const nlohmann::json& given, const nlohmann::json& run) {
+    throw std::invalid_argument("--" + cli_name(key) + " " + given.dump() + " differs from the run's " + run.dump() +
+                                " (" + state_path + "); a resumed run keeps it: omit the flag, or start a new run");
+  };
+  for (auto it = stored.begin(); it != stored.end(); ++it) {
+    const std::string& key = it.key();
+    if (key == "model") {
+      const nlohmann::json mine_model = mine.at("model");
+      for (auto m = it.value().begin(); m != it.value().end(); ++m)
+        if (o.given.count(m.key()) && mine_model.contains(m.key()) && mine_model.at(m.key()) != m.value())
+          refuse(m.key(), mine_model.at(m.key()), m.value());
+      continue;
+    }
+    if (!o.given.count(key)) {
+      set_setting(o, key, it.value());
+    } else if (mine.contains(key) && mine.at(key) != it.value()) {
+      if (!changeable_on_resume(key)) refuse(key, mine.at(key), it.value());
+      if (!o.quiet)
+        std::fprintf(stderr, "noiseformer train: --resume with --%s %s (the run had %s)\n", cli_name(key).c_str(),
+                     mine.at(key).dump().c_str(), it.value().dump().c_str());
+    }
+  }
+  // The cosine schedule decays over the run's original length unless told otherwise, so a run
+  // extended with a larger --max-iters continues the same curve (then stays at min_lr).
+  if (o.given.count("max_iters") && !o.given.count("lr_decay_iters") && stored.value("lr_decay_iters", int64_t(0)) < 0)
+    o.lr_decay_iters = stored.at("max_iters").get<int64_t>();
+}
 
 std::string format_eta(double seconds) {
   char buf[32];
@@ -30,6 +150,48 @@ std::string format_eta(double seconds) {
 }
 
 }  // namespace
+
+void TrainOptions::validate() const {
+  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
+  auto finite_at_least = [&](const char* flag, double v, double lo) {
+    if (!std::isfinite(v) || v < lo) bad(std::string(flag) + " must be a finite number >= " + nlohmann::json(lo).dump() + ", got " + std::to_string(v));
+  };
+  auto in_unit = [&](const char* flag, double v) {  // [0, 1)
+    if (!(v >= 0 && v < 1)) bad(std::string(flag) + " must be in [0, 1), got " + std::to_string(v));
+  };
+  if (device != "cpu" && device != "cuda") bad("--device must be cpu or cuda, got '" + device + "'");
+  if (max_iters < 0) bad("--max-iters must be >= 0");
+  if (batch_size < 1 || batch_size > (1 << 20)) bad("--batch-size must be in [1, 1048576]");
+  if (grad_accum < 1 || grad_accum > (1 << 16)) bad("--grad-accum must be in [1, 65536]");
+  finite_at_least("--lr", lr, 0);
+  finite_at_least("--min-lr", min_lr, 0);
+  finite_at_least("--weight-decay", weight_decay, 0);
+  finite_at_least("--grad-clip", grad_clip, 0);
+  in_unit("--beta1", beta1);
+  in_unit("--beta2", beta2);
+  if (warmup_iters < 0) bad("--warmup-iters must be >= 0");
+  if (lr_decay_iters < -1) bad("--lr-decay-iters must be >= 0 (or -1: --max-iters)");
+  if (eval_interval < 0) bad("--eval-interval must be >= 0 (0: evaluate only at the end)");
+  if (eval_iters < 1) bad("--eval-iters must be >= 1");
+  if (log_interval < 1) bad("--log-interval must be >= 1");
+  if (optimizer != "adamw" && optimizer != "sgd") bad("--optimizer must be adamw or sgd");
+  parse_sampling(sampling);
+}
+
+nlohmann::json train_settings_json(const TrainOptions& o) {
+  std::error_code ec;
+  fs::path data = fs::weakly_canonical(fs::path(o.data_dir), ec);
+  if (ec) data = fs::absolute(o.data_dir);
+  nlohmann::json m = o.model.to_json();
+  m.erase("vocab_size");  // taken from the data's meta.json at training time
+  return {{"data", data.string()},  {"model", m},
+          {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum}, {"max_iters", o.max_iters},
+          {"lr", o.lr},                 {"min_lr", o.min_lr},         {"warmup_iters", o.warmup_iters},
+          {"lr_decay_iters", o.lr_decay_iters}, {"weight_decay", o.weight_decay}, {"beta1", o.beta1},
+          {"beta2", o.beta2},           {"grad_clip", o.grad_clip},   {"eval_interval", o.eval_interval},
+          {"eval_iters", o.eval_iters}, {"seed", o.seed},             {"optimizer", o.optimizer},
+          {"sampling", o.sampling},     {"device", o.device}};
+}
 
 double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int64_t iters, uint64_t seed) {
   NoGradGuard ng;
@@ -69,17 +231,25 @@ EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_siz
   r.tokens = static_cast<int64_t>(starts.size()) * T;
   r.loss = weighted / static_cast<double>(r.tokens);
   return r;
-}
+}TrainResult run_training(const TrainOptions& options) {
+  TrainOptions opt = options;
+  const fs::path data_dir_given(opt.data_dir), out_dir(opt.out_dir);
+  const std::string ckpt = (out_dir / "ckpt.safetensors").string();
+  const std::string state_path = state_path_for(ckpt);
 
-TrainResult run_training(const TrainOptions& opt) {
+  // ---- a resumed run starts from its state file: settings, model, counters --------------------
+  std::unique_ptr<ResumePoint> resume;
+  if (opt.resume) {
+    if (!fs::exists(state_path))
+      throw std::runtime_error(state_path + ": missing: nothing to resume in " + out_dir.string());
+    resume = std::make_unique<ResumePoint>(read_train_state(state_path));
+    restore_settings(opt, resume->state.settings, state_path);
+  }
+  opt.validate();
   if (opt.device == "cuda") require_cuda();
-  else if (opt.device != "cpu") throw std::invalid_argument("--device must be cpu or cuda, got '" + opt.device + "'");
-  if (opt.max_iters < 0) throw std::invalid_argument("--max-iters must be >= 0");
-  if (opt.batch_size < 1 || opt.grad_accum < 1) throw std::invalid_argument("--batch-size and --grad-accum must be >= 1");
-  if (opt.optimizer != "adamw" && opt.optimizer != "sgd") throw std::invalid_argument("--optimizer must be adamw or sgd");
 
   // ---- data and tokenizer ----
-  const fs::path data_dir(opt.data_dir), out_dir(opt.out_dir);
+  const fs::path data_dir(opt.data_dir);
   const fs::path meta_path = data_dir / "meta.json";
   if (!fs::exists(meta_path)) throw std::runtime_error(meta_path.string() + ": missing (run `noiseformer prepare` first)");
   auto tokenizer = load_tokenizer(meta_path.string());
@@ -89,20 +259,19 @@ TrainResult run_training(const TrainOptions& opt) {
   TokenData val_data = TokenData::load((data_dir / "val.bin").string(), vocab);
 
   // ---- model ----
-  fs::create_directories(out_dir);
-  const std::string ckpt = (out_dir / "ckpt.safetensors").string();
   std::unique_ptr<GPT> model;
-  if (opt.resume) {
-    model = std::move(load_model(ckpt).model);
+  if (resume) {
+    model = std::move(resume->model);
   } else if (!opt.init.empty()) {
     model = std::move(load_model(opt.init).model);
   } else {
     GPTConfig cfg = opt.model;
     cfg.vocab_size = vocab;
+    cfg.validate();
     model = std::make_unique<GPT>(cfg, opt.seed);
   }
   // A fresh run (also from --init) draws its dropout masks and noise from --seed.
-  if (!opt.resume) model->rng.manual_seed(opt.seed ^ 0x5eedULL);
+  if (!resume) model->rng.manual_seed(opt.seed ^ 0x5eedULL);
   const GPTConfig& cfg = model->config();
   if (cfg.vocab_size != vocab)
     throw std::runtime_error("checkpoint vocab_size " + std::to_string(cfg.vocab_size) + " does not match " +
@@ -125,26 +294,57 @@ TrainResult run_training(const TrainOptions& opt) {
 
   BatchSampler sampler(train_data, opt.batch_size, cfg.block_size, parse_sampling(opt.sampling), opt.seed);
   TrainState state;
-  if (opt.resume) {
-    state = load_train_state(state_path_for(ckpt), *model, *optimizer);
+  if (resume) {
+    resume->model = std::move(model);  // restore_optimizer names the moments by this model's parameters
+    restore_optimizer(*resume, *optimizer);
+    model = std::move(resume->model);
+    state = resume->state;
     sampler.set_state(state.sampler);
     model->rng.set_state(state.rng_seed, state.rng_counter);
   }
+  state.settings = train_settings_json(opt);
 
   // ---- files ----
-  {
-    std::ofstream meta_out(out_dir / "meta.json");
-    meta_out << tokenizer_meta << "\n";
-  }
-  std::ofstream log(out_dir / "log.jsonl", opt.resume ? std::ios::app : std::ios::trunc);
-  auto save_all = [&](int64_t next_iter) {
+  fs::create_directories(out_dir);
+  write_file_atomic((out_dir / "meta.json").string(), tokenizer_meta + "\n");
+  // with_model false: the state alone (--keep-best keeps the best model in ckpt.safetensors).
+  auto save_all = [&](int64_t next_iter, bool with_model = true) {
     state.next_iter = next_iter;
     state.sampler = sampler.state();
     state.rng_seed = model->rng.seed();
     state.rng_counter = model->rng.counter();
-    save_model(ckpt, *model, tokenizer_meta);
-    save_train_state(state_path_for(ckpt), *model, *optimizer, state);
+    state.checkpoint_id = new_checkpoint_id(next_iter);
+    // The state (which holds the weights too) first: after a kill between the two writes the
+    // state is the newer, and --resume continues from it and rewrites the model file.
+    save_train_state(state_path, *model, *optimizer, state, tokenizer_meta);
+    if (with_model) save_model(ckpt, *model, tokenizer_meta, state.checkpoint_id);
   };
+  if (resume && !opt.keep_best) {  // with --keep-best the model file is the best save, not the last
+    bool same_save = false;
+    if (fs::exists(ckpt)) {
+      const SafetensorsFile f = load_safetensors(ckpt);
+      const auto id = f.metadata.find("checkpoint_id");
+      same_save = id != f.metadata.end() && id->second == state.checkpoint_id;
+    }
+    if (!same_save) {
+      if (!opt.quiet)
+        std::fprintf(stderr, "noiseformer train: %s is not from the save of %s (interrupted between the two "
+                             "writes?): resuming from the state, which holds the weights, and rewriting it\n",
+                     ckpt.c_str(), state_path.c_str());
+      save_model(ckpt, *model, tokenizer_meta, state.checkpoint_id);
+    }
+  }
+  const fs::path log_path = out_dir / "log.jsonl";
+  if (resume) truncate_log(log_path, state.next_iter);
+  std::ofstream log(log_path, resume ? std::ios::app : std::ios::trunc);
+  // Every line is flushed and checked: a full disk stops the run with a clear error instead of
+  // training on with a log cut mid-line.
+  auto write_log = [&](const nlohmann::json& line) {
+    log << line.dump() << "\n";
+    log.flush();
+    if (!log) throw std::runtime_error(log_path.string() + ": write failed (disk full?)");
+  };
+  if (!log) throw std::runtime_error(log_path.string() + ": cannot open for writing");
 
   TrainResult result;
   if (opt.max_iters == 0) {
@@ -159,11 +359,14 @@ TrainResult run_training(const TrainOptions& opt) {
               << (opt.grad_accum > 1 ? "x" + std::to_string(opt.grad_accum) : "") << ", kl_weight="
               << (is_noise(cfg.attention) ? std::to_string(cfg.kl_weight) : "-") << "\n";
 
+  const StopSignals stop_signals;
   const int64_t decay_iters = opt.lr_decay_iters < 0 ? opt.max_iters : opt.lr_decay_iters;
   const int64_t T = cfg.block_size, B = opt.batch_size;
   std::vector<int64_t> x, y;
   const auto t_start = std::chrono::steady_clock::now();
   int64_t tokens_done = 0;
+  double sec_per_iter = 0;  // moving average of recent steps, for the ETA
+  int64_t last_saved = state.next_iter;
   for (int64_t it = state.next_iter; it < opt.max_iters; ++it) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = learning_rate(it, opt.lr, opt.min_lr, opt.warmup_iters, decay_iters);
@@ -176,39 +379,55 @@ TrainResult run_training(const TrainOptions& opt) {
       loss_sum += out.loss.item();
       if (out.kl.defined()) kl += out.kl.item() / static_cast<double>(opt.grad_accum);
     }
+    const double loss = loss_sum / static_cast<double>(opt.grad_accum);
+    // A non-finite loss means the weights are about to be (or already are) garbage: stop before
+    // the step, keep the last good checkpoint, and say so.
+    if (!std::isfinite(loss))
+      throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at iteration " +
+                               std::to_string(it) + "; the last good checkpoint (iteration " +
+                               std::to_string(last_saved) + ") is kept in " + out_dir.string());
     if (opt.grad_clip > 0) clip_grad_norm(model->parameters(), opt.grad_clip);
     optimizer->step(lr);
     optimizer->zero_grad();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const double loss = loss_sum / static_cast<double>(opt.grad_accum);
     const double tok_s = static_cast<double>(B * T * opt.grad_accum) / (ms / 1000.0);
     tokens_done += B * T * opt.grad_accum;
     nlohmann::json line{{"iter", it}, {"loss", loss}, {"lr", lr}, {"ms", ms}, {"tok_per_s", tok_s}};
     if (is_noise(cfg.attention)) line["kl"] = kl;
-    log << line.dump() << "\n";
-    if (!std::isfinite(loss)) throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at iteration " + std::to_string(it));
+    write_log(line);
     result.final_train_loss = loss;
     result.iterations = it + 1;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     result.tokens_per_second = static_cast<double>(tokens_done) / elapsed;
+    sec_per_iter = sec_per_iter == 0 ? ms / 1000.0 : 0.9 * sec_per_iter + 0.1 * (ms / 1000.0);
     if (!opt.quiet && (it % opt.log_interval == 0 || it + 1 == opt.max_iters)) {
-      const double per_iter = elapsed / static_cast<double>(it + 1 - state.next_iter);
       std::fprintf(stderr, "iter %6lld/%lld  loss %.4f  lr %.2e  %7.0f tok/s  %6.1f ms/it  ETA %s\n",
                    static_cast<long long>(it), static_cast<long long>(opt.max_iters), loss, lr,
-                   result.tokens_per_second, ms, format_eta(per_iter * static_cast<double>(opt.max_iters - it - 1)).c_str());
+                   result.tokens_per_second, ms,
+                   format_eta(sec_per_iter * static_cast<double>(opt.max_iters - it - 1)).c_str());
     }
     const bool last = it + 1 == opt.max_iters;
     if ((opt.eval_interval > 0 && (it + 1) % opt.eval_interval == 0) || last) {
       const double tl = estimate_loss(*model, train_data, B, opt.eval_iters, opt.seed + 1);
       const double vl = estimate_loss(*model, val_data, B, opt.eval_iters, opt.seed + 2);
-      log << nlohmann::json{{"iter", it}, {"train_loss", tl}, {"val_loss", vl}}.dump() << "\n";
-      log.flush();
+      write_log(nlohmann::json{{"iter", it}, {"train_loss", tl}, {"val_loss", vl}});
       result.final_val_loss = vl;
       if (!opt.quiet) std::fprintf(stderr, "eval  iter %lld: train %.4f  val %.4f\n", static_cast<long long>(it), tl, vl);
+      if (!std::isfinite(tl) || !std::isfinite(vl))
+        throw std::runtime_error("training diverged: evaluation loss is not finite at iteration " + std::to_string(it) +
+                                 "; the last good checkpoint (iteration " + std::to_string(last_saved) +
+                                 ") is kept in " + out_dir.string());
       if (!opt.keep_best || vl < state.best_val) {
         state.best_val = std::min(state.best_val, vl);
         save_all(it + 1);
+        last_saved = it + 1;
       }
+    }
+    if (g_stop_signal != 0 && !last) {
+      if (last_saved != it + 1) save_all(it + 1, !opt.keep_best);
+      throw TrainingInterrupted(std::string(g_stop_signal == SIGINT ? "interrupted (SIGINT)" : "stopped (SIGTERM)") +
+                                " after iteration " + std::to_string(it) + ": saved " + ckpt +
+                                "; continue with: noiseformer train --out " + out_dir.string() + " --resume");
     }
   }
   return result;

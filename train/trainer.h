@@ -3,7 +3,11 @@
 // batch -> forward -> loss -> backward -> clip -> AdamW step, with the learning-rate schedule,
 // gradient accumulation, periodic evaluation, checkpoints, log.jsonl and a progress line.
 #include <cstdint>
+#include <set>
+#include <stdexcept>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "models/gpt.h"
 #include "data/dataset.h"
@@ -22,6 +26,21 @@ struct TrainOptions {
   std::string optimizer = "adamw", sampling = "random";
   bool keep_best = false;
   bool quiet = false;  // no progress line (tests)
+  // The settings the user gave explicitly (keys as in train_settings_json: "batch_size", …;
+  // model keys as "model.n_layer"). With --resume, every other setting is the run's own.
+  std::set<std::string> given;
+
+  // Throws std::invalid_argument naming the first flag whose value is out of range.
+  void validate() const;
+};
+
+// Everything that decides a run's result, as JSON keyed like the flags (underscores): stored in
+// the training state, restored by --resume, and compared by `compare` to reuse finished runs.
+nlohmann::json train_settings_json(const TrainOptions& o);
+
+// Thrown when SIGINT or SIGTERM stopped a run after saving it; what() says where and how to resume.
+struct TrainingInterrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 struct TrainResult {
@@ -32,8 +51,8 @@ struct TrainResult {
 
 TrainResult run_training(const TrainOptions& opt);
 
-// Mean cross-entropy over all non-overlapping block_size windows of `data` (interfaces.md's
-// `eval`), in batches of `batch_size` windows; model in eval mode, no grad.
+// Mean cross-entropy over all non-overlapping block_size windows of `data` (`noiseformer
+// eval`'s loss), in batches of `batch_size` windows; model in eval mode, no grad.
 struct EvalResult {
   double loss = 0;
   int64_t tokens = 0;
