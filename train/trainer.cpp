@@ -157,7 +157,7 @@ TrainResult run_training(const TrainOptions& opt) {
     std::cerr << "noiseformer train: " << cfg.attention << ", " << model->num_parameters() << " parameters, "
               << cfg.n_layer << "x" << cfg.n_embd << ", T=" << cfg.block_size << ", B=" << opt.batch_size
               << (opt.grad_accum > 1 ? "x" + std::to_string(opt.grad_accum) : "") << ", kl_weight="
-              << (is_noise(cfg.attention) ? std::to_string(cfg.kl_weight) : "-") << "\n";
+              << (is_noise(cfg.kind()) ? std::to_string(cfg.kl_weight) : "-") << "\n";
 
   const int64_t decay_iters = opt.lr_decay_iters < 0 ? opt.max_iters : opt.lr_decay_iters;
   const int64_t T = cfg.block_size, B = opt.batch_size;
@@ -174,7 +174,7 @@ TrainResult run_training(const TrainOptions& opt) {
       Tensor loss = opt.grad_accum > 1 ? mul(out.loss, 1.0 / static_cast<double>(opt.grad_accum)) : out.loss;
       loss.backward();
       loss_sum += out.loss.item();
-      if (out.kl.defined()) kl += out.kl.item() / static_cast<double>(opt.grad_accum);
+      if (Tensor kl_term = out.term("kl"); kl_term.defined()) kl += kl_term.item() / static_cast<double>(opt.grad_accum);
     }
     if (opt.grad_clip > 0) clip_grad_norm(model->parameters(), opt.grad_clip);
     optimizer->step(lr);
@@ -184,7 +184,7 @@ TrainResult run_training(const TrainOptions& opt) {
     const double tok_s = static_cast<double>(B * T * opt.grad_accum) / (ms / 1000.0);
     tokens_done += B * T * opt.grad_accum;
     nlohmann::json line{{"iter", it}, {"loss", loss}, {"lr", lr}, {"ms", ms}, {"tok_per_s", tok_s}};
-    if (is_noise(cfg.attention)) line["kl"] = kl;
+    if (is_noise(cfg.kind())) line["kl"] = kl;
     log << line.dump() << "\n";
     if (!std::isfinite(loss)) throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at iteration " + std::to_string(it));
     result.final_train_loss = loss;
