@@ -54,7 +54,7 @@ int cmd_eval(int argc, char** argv) {
     EvalResult r = evaluate_windows(*lm.model, data, batch_size);
     out = {{"loss", r.loss}, {"tokens", r.tokens}};
   }
-  if (is_noise(lm.model->config().attention)) out["noise_at_eval"] = lm.model->config().noise_at_eval;
+  if (is_noise(lm.model->config().kind())) out["noise_at_eval"] = lm.model->config().noise_at_eval;
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

@@ -382,7 +382,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   j["task"] = info.name;
   j["checkpoint"] = opt.checkpoint;
   j["attention"] = cfg.attention;
-  if (is_noise(cfg.attention)) j["noise_at_eval"] = cfg.noise_at_eval;
+  if (is_noise(cfg.kind())) j["noise_at_eval"] = cfg.noise_at_eval;
   j["metrics"] = metrics;
   j["score"] = result.score;
   j["majority"] = majority;

@@ -66,25 +66,26 @@ GPTOutput GPT::forward(const Tensor& idx, const Tensor& targets) {
   if (!targets.defined()) return out;
   out.ce = cross_entropy(out.logits.view({B * T, cfg_.vocab_size}), targets.reshape({B * T}), -1);
   out.loss = out.ce;
-  if (is_noise(cfg_.attention)) {
-    // β · mean over every noise parameter entry of KL(N(μ,σ²) ‖ N(0,1))
-    Tensor kl_total;
-    int64_t count = 0;
-    for (auto& b : blocks) {
-      kl_total = kl_total.defined() ? add(kl_total, b->attn->kl_sum()) : b->attn->kl_sum();
-      count += b->attn->kl_count();
-    }
-    out.kl = mul(kl_total, 1.0 / static_cast<double>(count));
-    out.loss = add(out.loss, mul(out.kl, cfg_.kl_weight));
-  }
-  if (cfg_.attention == "selective" && cfg_.selective_mem_weight > 0 && is_training()) {
-    for (auto& b : blocks) {
-      Tensor m = b->attn->mem_loss();
-      if (m.defined()) out.mem = out.mem.defined() ? add(out.mem, m) : m;
-    }
-    if (out.mem.defined()) out.loss = add(out.loss, mul(out.mem, cfg_.selective_mem_weight));
+  for (const CombinedLossTerm& t : attention_loss_terms()) {
+    out.loss = add(out.loss, t.weighted());
+    out.terms[t.name] = t.value;
   }
   return out;
+}
+
+Tensor GPTOutput::term(const std::string& name) const {
+  auto it = terms.find(name);
+  return it == terms.end() ? Tensor() : it->second;
+}
+
+std::vector<std::shared_ptr<Attention>> GPT::attention_layers() const {
+  std::vector<std::shared_ptr<Attention>> out;
+  for (const auto& b : blocks) out.push_back(b->attn);
+  return out;
+}
+
+std::vector<CombinedLossTerm> GPT::attention_loss_terms(bool finetuning) const {
+  return combine_loss_terms(attention_layers(), finetuning);
 }
 
 GPTCache GPT::make_cache(int64_t kv_budget) const {
@@ -98,7 +99,7 @@ GPTCache GPT::make_cache(const std::vector<int64_t>& budget) const {
   c.layers.resize(cfg_.n_layer);
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
     if (budget[l] < 0) throw std::invalid_argument("kv budget must be >= 0");
-    if (budget[l] > 0 && cfg_.attention != "selective")
+    if (budget[l] > 0 && !blocks[l]->attn->prunes_cache())
       throw std::invalid_argument("--kv-budget needs a selective-attention model (it prunes by the selection mask)");
     if (budget[l] == 1) throw std::invalid_argument("kv budget must be at least 2 (the first token is always kept)");
     c.layers[l].budget = budget[l];
@@ -193,19 +194,12 @@ std::vector<Tensor> GPT::no_decay_parameters() const {
 }
 
 int64_t count_parameters(const GPTConfig& c) {
-  const int64_t C = c.n_embd, L = c.n_layer, H = c.n_head, d = C / H, b = c.bias ? 1 : 0;
+  const int64_t C = c.n_embd, L = c.n_layer, b = c.bias ? 1 : 0;
   int64_t n = c.vocab_size * C + c.block_size * C;  // wte (tied lm_head) + wpe
   n += C * (1 + b);                                  // ln_f
   int64_t per = 2 * C * (1 + b);                     // ln_1, ln_2
   per += (C * 4 * C + 4 * C * b) + (4 * C * C + C * b);  // mlp
-  per += C * C + C * b;                              // c_proj
-  const std::string& a = c.attention;
-  if (a == "base" || a == "selective" || a == "diff") per += 3 * C * C + 3 * C * b;
-  else if (a == "symmetric" || is_noise(a)) per += 2 * C * C + 2 * C * b;
-  else if (a == "shared-diff") per += 2 * C * C + 2 * C * b + 4 * (C * c.lowrank + c.lowrank * C / 2);
-  if (a == "symmetric" && c.pairwise) per += H * d;
-  if (is_noise(a)) per += 2 * (a == "noise-v2" ? H : 1) * (c.noise_mean == "relpos" ? c.block_size : 1);
-  if (is_diff(a)) per += 4 * d + 2 * d;  // λ vectors + subln gain
+  per += attention_parameter_count(c);               // c_attn, c_proj and the variant's own
   return n + L * per;
 }
 

@@ -2,7 +2,9 @@
 // The GPT: token + position embeddings -> n_layer pre-LayerNorm blocks -> final LayerNorm ->
 // logits through the tied token embedding. Tensor names follow nanoGPT/GPT-2
 // ("transformer.h.0.attn.c_attn.weight"), so checkpoints read like theirs (docs/gpt.md).
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "models/gpt_config.h"
@@ -27,10 +29,14 @@ class Block : public Module {
 
 struct GPTOutput {
   Tensor logits;  // (B, T, V)
-  Tensor loss;    // ce + the variant's regularisers (undefined without targets)
+  Tensor loss;    // ce + Σ weight · term over the attention layers' terms (undefined without targets)
   Tensor ce;      // mean cross-entropy
-  Tensor kl;      // noise: mean KL over noise parameters (before kl_weight)
-  Tensor mem;     // selective: L_mem summed over layers (before its weight)
+  // The attention layers' own loss terms combined over the layers, before their weights, by
+  // name: "kl" (noise: mean KL over the noise parameters), "mem" (selective: L_mem summed over
+  // layers, in training with the term on).
+  std::map<std::string, Tensor> terms;
+  // terms[name], or undefined when the model has no such term.
+  Tensor term(const std::string& name) const;
 };
 
 // Decoding state: one LayerCache per layer and the next position.
@@ -56,6 +62,11 @@ class GPT : public Module {
   // Continues `prompt` by max_new tokens: temperature (0 = greedy), top_k (0 = all), KV cache.
   std::vector<int64_t> generate(const std::vector<int64_t>& prompt, int64_t max_new, double temperature,
                                 int64_t top_k, Generator& sampler, const std::vector<int64_t>& kv_budget = {});
+
+  // The attention layers' loss terms from the last forward, combined over the layers;
+  // `finetuning` leaves out the pretraining-only ones.
+  std::vector<CombinedLossTerm> attention_loss_terms(bool finetuning = false) const;
+  std::vector<std::shared_ptr<Attention>> attention_layers() const;
 
   // Parameters AdamW decays (≥ 2-D) and those it does not (biases, norms, λ, noise, c_h).
   std::vector<Tensor> decay_parameters() const;

@@ -2,16 +2,19 @@
 
 #include <cmath>
 #include <cstdint>
-#include <set>
 #include <stdexcept>
 
 namespace nf {
 
 void GPTConfig::validate() const {
-  static const std::set<std::string> kinds{"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"};
   auto bad = [](const std::string& m) { throw std::invalid_argument("config: " + m); };
-  if (!kinds.count(attention))
-    bad("unknown attention '" + attention + "' (base|symmetric|noise-v1|noise-v2|diff|shared-diff|selective)");
+  const AttentionKind k = [&] {
+    try {
+      return kind();
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("config: ") + e.what());
+    }
+  }();
   if (n_layer < 1 || n_head < 1 || n_embd < 1 || block_size < 1 || vocab_size < 1)
     bad("n_layer, n_head, n_embd, block_size and vocab_size must be positive");
   // Upper bounds, checked before anything is allocated: far above what this project trains, low
@@ -25,12 +28,12 @@ void GPTConfig::validate() const {
   at_most("n_embd", n_embd, kMaxEmbd);
   at_most("block_size", block_size, kMaxBlockSize);
   if (n_embd % n_head != 0) bad("n_embd (" + std::to_string(n_embd) + ") must be divisible by n_head (" + std::to_string(n_head) + ")");
-  if (is_diff(attention) && n_head % 2 != 0) bad(attention + " attention needs an even n_head (it uses n_head/2 heads of two branches)");
+  if (is_diff(k) && n_head % 2 != 0) bad(attention + " attention needs an even n_head (it uses n_head/2 heads of two branches)");
   if (noise_mean != "scalar" && noise_mean != "relpos") bad("noise_mean must be scalar or relpos");
   if (noise_at_eval != "mean" && noise_at_eval != "sample") bad("noise_at_eval must be mean or sample");
   if (!(dropout >= 0 && dropout < 1)) bad("dropout must be in [0, 1)");
   if (lowrank < 1) bad("lowrank must be >= 1");
-  if (attention == "shared-diff" && lowrank > n_embd) bad("lowrank must be at most n_embd");
+  if (k == AttentionKind::SharedDiff && lowrank > n_embd) bad("lowrank must be at most n_embd");
   if (!std::isfinite(kl_weight) || kl_weight < 0) bad("kl_weight must be a finite number >= 0");
   if (!std::isfinite(selective_mem_weight) || selective_mem_weight < 0)
     bad("selective_mem_weight must be a finite number >= 0");

@@ -4,14 +4,10 @@
 #include "models/gradchecks.h"
 #include "autograd/node.h"
 #include "models/gpt.h"
-#include "nn/causal_self_attention.h"
-#include "nn/diff_attention.h"
 
 namespace nf {
 
 namespace {
-
-const char* kAttentions[] = {"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"};
 
 GPTConfig tiny_config(const std::string& attention) {
   GPTConfig c;
@@ -32,18 +28,6 @@ std::vector<Tensor> with_params(const Module& m, std::vector<Tensor> extra) {
   return v;
 }
 
-// Fixes the noise draws of every noise attention in `blocks` for batch B, length T, with Hn
-// independent draws per entry (n_head for noise-v2, 1 for v1). Hn comes from the config: the
-// parameter shapes cannot tell v2 [H] from v1 relpos [block] when H == block.
-void fix_noise(const std::vector<std::shared_ptr<Attention>>& attns, int64_t B, int64_t T, int64_t Hn) {
-  uint64_t seed = 99;
-  for (auto& a : attns)
-    if (auto* c = dynamic_cast<CausalSelfAttention*>(a.get()); c && c->noise_logvar.defined()) {
-      Generator g(seed++);
-      c->fixed_eps = randn({B, Hn, T, T}, g, DType::F64);
-    }
-}
-
 // Moves the noise parameters off their zero init so the gradient paths through μ and σ are
 // exercised away from the KL minimum.
 void perturb_noise(Module& m) {
@@ -56,6 +40,14 @@ void perturb_noise(Module& m) {
 }
 
 }  // namespace
+
+void fix_noise(const std::vector<std::shared_ptr<Attention>>& layers, int64_t B, int64_t T, uint64_t seed) {
+  for (const auto& a : layers)
+    if (const int64_t Hn = a->probe().noise_heads()) {
+      Generator g(seed++);
+      a->probe().set_fixed_noise(randn({B, Hn, T, T}, g, DType::F64));
+    }
+}
 
 void register_model_gradchecks(std::vector<GradcheckCase>& c) {
   using V = std::vector<Tensor>;
@@ -77,12 +69,12 @@ void register_model_gradchecks(std::vector<GradcheckCase>& c) {
     return gradcheck([mlp](const V& x) { Generator d(0); return mlp->forward(x.back(), d); },
                      with_params(*mlp, {gc_input({2, 3, 4}, 5)}));
   });
-  for (const char* a : kAttentions) {
-    const std::string name = a;
+  for (AttentionKind kind : all_attention_kinds()) {
+    const std::string& name = attention_name(kind);
     for (bool pairwise : {false, true}) {
-      if (pairwise && name != "symmetric") continue;
+      if (pairwise && kind != AttentionKind::Symmetric) continue;
       for (const char* mean_kind : {"scalar", "relpos"}) {
-        if (std::string(mean_kind) == "relpos" && !is_noise(name)) continue;
+        if (std::string(mean_kind) == "relpos" && !is_noise(kind)) continue;
         GPTConfig cfg = tiny_config(name);
         cfg.pairwise = pairwise;
         cfg.noise_mean = mean_kind;
@@ -93,7 +85,7 @@ void register_model_gradchecks(std::vector<GradcheckCase>& c) {
           attn->to(DType::F64);
           perturb_noise(*attn);
           const int64_t B = 2, T = 5;
-          fix_noise({attn}, B, T, cfg.attention == "noise-v2" ? cfg.n_head : 1);
+          fix_noise({attn}, B, T, 99);
           // Larger inputs make the selective mask (ReLU of head-0 logits) non-trivial.
           Tensor x = gc_input({B, T, cfg.n_embd}, 8, false);
           {
@@ -107,16 +99,14 @@ void register_model_gradchecks(std::vector<GradcheckCase>& c) {
       }
     }
   }
-  for (const char* a : kAttentions) {
-    GPTConfig cfg = tiny_config(a);
-    add_gradcheck(c, std::string("gpt/") + a, [cfg] {
+  for (const std::string& name : attention_names()) {
+    GPTConfig cfg = tiny_config(name);
+    add_gradcheck(c, "gpt/" + name, [cfg] {
       auto model = std::make_shared<GPT>(cfg, 11);
       model->to(DType::F64);
       perturb_noise(*model);
       const int64_t B = 2, T = 5;
-      std::vector<std::shared_ptr<Attention>> attns;
-      for (auto& b : model->blocks) attns.push_back(b->attn);
-      fix_noise(attns, B, T, cfg.attention == "noise-v2" ? cfg.n_head : 1);
+      fix_noise(model->attention_layers(), B, T, 99);
       Tensor idx = from_vector<int64_t>({1, 3, 5, 0, 2, 6, 6, 1, 4, 2}, {B, T});
       Tensor tgt = from_vector<int64_t>({3, 5, 0, 2, 6, 6, 1, 4, 2, -1}, {B, T});  // one ignored target
       return gradcheck([model, idx, tgt](const V&) { return model->forward(idx, tgt).loss; }, model->parameters());

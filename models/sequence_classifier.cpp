@@ -5,7 +5,6 @@
 
 #include "models/gradchecks.h"
 #include "autograd/node.h"
-#include "nn/causal_self_attention.h"
 
 namespace nf {
 
@@ -52,18 +51,10 @@ Tensor SequenceClassifier::task_loss(const Tensor& outputs, const Tensor& target
 }
 
 Tensor SequenceClassifier::regularizer() const {
-  const GPTConfig& cfg = gpt->config();
-  if (!is_noise(cfg.attention)) return Tensor();
   Tensor total;
-  int64_t count = 0;
-  for (auto& b : gpt->blocks) {
-    Tensor s = b->attn->kl_sum();
-    if (!s.defined()) continue;
-    total = total.defined() ? add(total, s) : s;
-    count += b->attn->kl_count();
-  }
-  if (!total.defined() || count == 0) return Tensor();
-  return mul(total, cfg.kl_weight / static_cast<double>(count));
+  for (const CombinedLossTerm& t : gpt->attention_loss_terms(/*finetuning=*/true))
+    total = total.defined() ? add(total, t.weighted()) : t.weighted();
+  return total;
 }
 
 std::vector<Tensor> SequenceClassifier::decay_parameters() const {
@@ -109,13 +100,7 @@ std::shared_ptr<SequenceClassifier> glue_tiny_classifier(const std::string& atte
     for (auto& [n, t] : gpt->named_parameters())
       if (n.find("noise_") != std::string::npos) t.copy_(add(t, mul(randn(t.shape(), p, DType::F64), 0.3)));
   }
-  uint64_t seed = 31;
-  for (auto& b : gpt->blocks)
-    if (auto* c = dynamic_cast<CausalSelfAttention*>(b->attn.get()); c && c->noise_logvar.defined()) {
-      const int64_t Hn = attention == "noise-v2" ? gpt->config().n_head : 1;
-      Generator e(seed++);
-      c->fixed_eps = randn({B, Hn, T, T}, e, DType::F64);
-    }
+  fix_noise(gpt->attention_layers(), B, T, 31);
   return clf;
 }
 

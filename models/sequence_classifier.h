@@ -32,10 +32,10 @@ class SequenceClassifier : public Module {
   // The task loss of forward()'s outputs: mean cross-entropy against int64 class ids (B) when
   // K > 1; mean squared error against float targets (B) when K = 1.
   Tensor task_loss(const Tensor& outputs, const Tensor& targets) const;
-  // The variant's own term added to the fine-tuning loss, as in pre-training: for noise-v1/v2,
-  // kl_weight · mean KL(N(μ,σ²) ‖ N(0,1)) over the noise parameters (NoiseFormer's single global
-  // loss). Undefined for the other variants (selective's L_mem is a pre-training memory term,
-  // and is not used here).
+  // The attention layers' own terms added to the fine-tuning loss, weighted, as in pre-training
+  // (GPT::attention_loss_terms): for noise-v1/v2, kl_weight · mean KL(N(μ,σ²) ‖ N(0,1)) over the
+  // noise parameters (NoiseFormer's single global loss). Pretraining-only terms (selective's
+  // L_mem, a memory term of language modelling) are left out. Undefined when there are none.
   Tensor regularizer() const;
 
   // AdamW groups: the GPT's decay / no-decay split, plus head.weight (decay) and head.bias (none).

@@ -1,13 +1,14 @@
 #pragma once
-// The attention interface every variant implements, its KV cache, and the factory that picks a
-// variant from the config's `attention` key. Maths: docs/gpt.md, docs/noiseformer.md,
-// docs/diff.md, docs/selective.md.
+// The interface every attention variant implements, the KV cache it decodes with, the loss terms
+// and probe it exposes, and the factory that builds the variant a config names. Maths:
+// docs/gpt.md, docs/noiseformer.md, docs/diff.md, docs/selective.md.
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "autograd/ops.h"
 #include "nn/attention_config.h"
 #include "nn/module.h"
-#include "autograd/ops.h"
 
 namespace nf {
 
@@ -23,7 +24,7 @@ struct LayerCache {
   Tensor f;            // selective only
   int64_t budget = 0;  // max entries kept (0 = no limit); selective only
   int64_t peak = 0;    // most entries ever held at once
-  int64_t bytes_per_entry = 0;
+  int64_t bytes_per_entry = 0;  // Σ over buffers of X·Y elements, in bytes
 
   // Appends one entry per buffer: each item is (B, X, 1, Y).
   void append(const std::vector<Tensor>& items, int64_t position);
@@ -34,24 +35,100 @@ struct LayerCache {
   int64_t capacity() const { return bufs.empty() ? 0 : bufs[0].size(2); }
 };
 
+// A term a layer adds to the training loss, from its last forward. The model combines the terms
+// of one name over its layers (combine_loss_terms) and adds weight · the combined value.
+struct LossTerm {
+  std::string name;  // the key of the combined value in GPTOutput::terms and the training log
+  Tensor sum;        // this layer's part
+  // > 0: the combined value is the mean Σ sum / Σ count over every layer's entries; 0: Σ sum.
+  int64_t count = 0;
+  double weight = 0;
+  // A language-modelling term, which task fine-tuning (GLUE) leaves out.
+  bool pretraining_only = false;
+};
+
+// One name's terms combined over a model's layers, before the weight.
+struct CombinedLossTerm {
+  std::string name;
+  Tensor value;
+  double weight = 0;
+  Tensor weighted() const { return mul(value, weight); }
+};
+
+// What the study tools draw from one layer.
+struct AttentionMap {
+  std::string title;  // what the map shows, e.g. "attention softmax(Z)"
+  // (B, n, Tq, Tk): one panel per head, "head 0" … ; or (B, Tq, Tk): one panel for all heads,
+  // titled `panel`.
+  Tensor value;
+  std::string panel;
+  bool diverging = false;  // values of either sign, drawn on a diverging colour scale
+};
+
+// A look inside one attention layer, for the study tools and the gradient checks. Idle by
+// default: the layer records nothing and draws its noise from the generator.
+class AttentionProbe {
+ public:
+  // on: records (detached) the maps of the forwards that follow, starting from none; off:
+  // stops and frees them.
+  void record_maps(bool on);
+  const std::vector<AttentionMap>& maps() const { return maps_; }
+  // Keeps the largest |scaled attention logit| of each forward that follows (a diagnostic of
+  // logit growth).
+  void track_max_logit(bool on) { track_max_logit_ = on; }
+  double max_logit() const { return max_logit_; }
+  // Score noise (NoiseFormer): the independent ε maps per batch element, Hn (1: one map shared
+  // by the heads; n_head: one per head); 0 for a variant without noise.
+  int64_t noise_heads() const { return noise_heads_; }
+  // Uses eps (B, noise_heads(), T, T) as ε instead of drawing it, so that a function of the
+  // parameters is deterministic (gradient checks, noise-free maps); undefined draws again.
+  void set_fixed_noise(Tensor eps);
+
+  // The layer's side of the probe.
+  bool recording_maps() const { return record_maps_; }
+  // Keeps a detached copy of value (AttentionMap's fields).
+  void record(std::string title, const Tensor& value, std::string panel = "", bool diverging = false);
+  bool tracking_max_logit() const { return track_max_logit_; }
+  void set_max_logit(double v) { max_logit_ = v; }
+  void set_noise_heads(int64_t n) { noise_heads_ = n; }
+  const Tensor& fixed_noise() const { return fixed_noise_; }
+
+ private:
+  bool record_maps_ = false, track_max_logit_ = false;
+  std::vector<AttentionMap> maps_;
+  double max_logit_ = 0;
+  int64_t noise_heads_ = 0;
+  Tensor fixed_noise_;
+};
+
 class Attention : public Module {
  public:
   // x (B, T, C) -> (B, T, C), causal over the whole sequence (training and evaluation).
   virtual Tensor forward(const Tensor& x, Generator& gen) = 0;
   // One decoding step: x (B, 1, C) is the token at position `pos`; reads and extends `cache`.
   virtual Tensor forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) = 0;
-  // Terms the variant adds to the loss, from the last forward: sum over its noise parameters of
-  // KL(N(μ,σ²) ‖ N(0,1)) with their count (noise variants), L_mem (selective). Undefined if none.
-  virtual Tensor kl_sum() const { return Tensor(); }
-  virtual int64_t kl_count() const { return 0; }
-  virtual Tensor mem_loss() const { return Tensor(); }
-  // When on, forward records the largest |scaled attention logit| (a diagnostic of logit growth).
-  bool track_max_logit = false;
-  double last_max_logit = 0;
+  // The terms this variant adds to the loss, from the last forward (none by default).
+  virtual std::vector<LossTerm> loss_terms() const { return {}; }
+  // Whether forward_step can keep the cache within a budget (LayerCache::budget) by evicting keys.
+  virtual bool prunes_cache() const { return false; }
+
+  AttentionProbe& probe() { return probe_; }
+  const AttentionProbe& probe() const { return probe_; }
+
+ protected:
+  AttentionProbe probe_;
 };
 
-// layer is 0-based. Draws initial weights from gen.
+// The variant cfg.kind() names; layer is 0-based. Draws initial weights from gen.
 std::shared_ptr<Attention> make_attention(const AttentionConfig& cfg, int64_t layer, Generator& gen);
+// The parameter count of the layer make_attention(cfg, …) builds, by formula.
+int64_t attention_parameter_count(const AttentionConfig& cfg);
+
+// The loss terms of `layers` combined by name, in the order they first appear: each layer's
+// terms are added in layer order, then divided by the total count where counted.
+// `finetuning` leaves out the pretraining-only terms.
+std::vector<CombinedLossTerm> combine_loss_terms(const std::vector<std::shared_ptr<Attention>>& layers,
+                                                 bool finetuning = false);
 
 // max |x| over all elements (diagnostics).
 double max_abs_value(const Tensor& x);

@@ -1,8 +1,54 @@
 #include "nn/attention_config.h"
 
+#include <stdexcept>
+#include <utility>
+
 namespace nf {
 
-bool is_noise(const std::string& a) { return a == "noise-v1" || a == "noise-v2"; }
-bool is_diff(const std::string& a) { return a == "diff" || a == "shared-diff"; }
+namespace {
+const std::vector<std::pair<AttentionKind, std::string>>& kinds_and_names() {
+  static const std::vector<std::pair<AttentionKind, std::string>> k{
+      {AttentionKind::Base, "base"},         {AttentionKind::Symmetric, "symmetric"},
+      {AttentionKind::NoiseV1, "noise-v1"},  {AttentionKind::NoiseV2, "noise-v2"},
+      {AttentionKind::Diff, "diff"},         {AttentionKind::SharedDiff, "shared-diff"},
+      {AttentionKind::Selective, "selective"}};
+  return k;
+}
+}  // namespace
+
+const std::vector<AttentionKind>& all_attention_kinds() {
+  static const std::vector<AttentionKind> k = [] {
+    std::vector<AttentionKind> v;
+    for (const auto& [kind, name] : kinds_and_names()) v.push_back(kind);
+    return v;
+  }();
+  return k;
+}
+
+const std::vector<std::string>& attention_names() {
+  static const std::vector<std::string> n = [] {
+    std::vector<std::string> v;
+    for (const auto& [kind, name] : kinds_and_names()) v.push_back(name);
+    return v;
+  }();
+  return n;
+}
+
+const std::string& attention_name(AttentionKind kind) {
+  for (const auto& [k, name] : kinds_and_names())
+    if (k == kind) return name;
+  throw std::logic_error("attention_name: a kind without a name");
+}
+
+AttentionKind parse_attention(const std::string& name) {
+  for (const auto& [kind, n] : kinds_and_names())
+    if (n == name) return kind;
+  std::string all;
+  for (const std::string& n : attention_names()) all += (all.empty() ? "" : "|") + n;
+  throw std::invalid_argument("unknown attention '" + name + "' (" + all + ")");
+}
+
+bool is_noise(AttentionKind kind) { return kind == AttentionKind::NoiseV1 || kind == AttentionKind::NoiseV2; }
+bool is_diff(AttentionKind kind) { return kind == AttentionKind::Diff || kind == AttentionKind::SharedDiff; }
 
 }  // namespace nf

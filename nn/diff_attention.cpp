@@ -1,20 +1,16 @@
 #include "nn/diff_attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace nf {
 
-DiffAttention::DiffAttention(const AttentionConfig& cfg, int64_t layer, Generator& gen) : cfg_(cfg) {
+DiffAttention::DiffAttention(const AttentionConfig& cfg, int64_t layer, bool shared_base, Generator& gen)
+    // diff: (q, k, v) each C wide. shared-diff: (q_base C/2, k_base C/2, v C).
+    : MultiHeadAttention(cfg, (shared_base ? 2 : 3) * cfg.n_embd, gen), h_(cfg.n_head / 2), shared_(shared_base) {
   const int64_t C = cfg.n_embd;
-  h_ = cfg.n_head / 2;
-  d_ = C / cfg.n_head;
-  scale_ = 1.0 / std::sqrt(static_cast<double>(d_));
-  shared_ = cfg.attention == "shared-diff";
   lambda_init = 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer));  // layer is 0-based: l−1
-
-  // diff: (q, k, v) each C wide. shared-diff: (q_base C/2, k_base C/2, v C).
-  c_attn = register_module("c_attn", std::make_shared<Linear>(C, shared_ ? 2 * C : 3 * C, cfg.bias, gen));
-  c_proj = register_module("c_proj", std::make_shared<Linear>(C, C, cfg.bias, gen, 0.02 / std::sqrt(2.0 * cfg.n_layer)));
   if (shared_) {
     const int64_t r = cfg.lowrank, half = C / 2;
     auto lr = [&](const char* name, int64_t in, int64_t out) {
@@ -31,8 +27,13 @@ DiffAttention::DiffAttention(const AttentionConfig& cfg, int64_t layer, Generato
   lambda_q2 = lam("lambda_q2");
   lambda_k2 = lam("lambda_k2");
   subln = register_module("subln", std::make_shared<RMSNorm>(2 * d_, 1e-5));
-  attn_drop = register_module("attn_drop", std::make_shared<Dropout>(cfg.dropout));
-  resid_drop = register_module("resid_drop", std::make_shared<Dropout>(cfg.dropout));
+  add_dropouts();
+}
+
+int64_t DiffAttention::parameter_count(const AttentionConfig& cfg, bool shared_base) {
+  const int64_t C = cfg.n_embd, d = C / cfg.n_head, r = cfg.lowrank;
+  const int64_t lowrank = shared_base ? 4 * (C * r + r * C / 2) : 0;  // four rank-r updates C -> C/2
+  return projection_parameter_count(cfg, (shared_base ? 2 : 3) * C) + lowrank + 4 * d + 2 * d;  // λ vectors + subln gain
 }
 
 Tensor DiffAttention::lambda() const {
@@ -66,29 +67,31 @@ void DiffAttention::project(const Tensor& x, Tensor& q1, Tensor& k1, Tensor& q2,
 }
 
 Tensor DiffAttention::combine(const Tensor& a1, const Tensor& a2, const Tensor& v, Generator& gen) {
-  if (track_maps) {
-    last_a1 = a1.detach();
-    last_a2 = a2.detach();
+  const Tensor lam = lambda();
+  Tensor P = sub(a1, mul(a2, lam));                    // A1 − λ A2
+  if (probe_.recording_maps()) {
+    char title[64];
+    std::snprintf(title, sizeof title, "A1 - lambda A2  (lambda = %.3f)", lam.item());
+    probe_.record("A1 = softmax(Q1 K1)", a1);
+    probe_.record("A2 = softmax(Q2 K2)", a2);
+    probe_.record(title, P, "", /*diverging=*/true);
   }
-  Tensor P = sub(a1, mul(a2, lambda()));               // A1 − λ A2
-  if (track_maps) last_p = P.detach();
   Tensor o = matmul(attn_drop->forward(P, gen), v);    // (B, h, Tq, 2d)
   Tensor y = mul(subln->forward(o), 1.0 - lambda_init);
-  return resid_drop->forward(c_proj->forward(merge_heads(y)), gen);
+  return output(y, gen);
 }
 
 Tensor DiffAttention::forward(const Tensor& x, Generator& gen) {
   Tensor q1, k1, q2, k2, v;
   project(x, q1, k1, q2, k2, v);
   Tensor s1 = matmul(q1, k1.transpose(-1, -2)), s2 = matmul(q2, k2.transpose(-1, -2));
-  if (track_max_logit) last_max_logit = scale_ * std::max(max_abs_value(s1), max_abs_value(s2));
+  if (probe_.tracking_max_logit()) probe_.set_max_logit(scale_ * std::max(max_abs_value(s1), max_abs_value(s2)));
   return combine(causal_softmax(s1, scale_), causal_softmax(s2, scale_), v, gen);
 }
 
 Tensor DiffAttention::forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) {
   Tensor q1, k1, q2, k2, v;
   project(x, q1, k1, q2, k2, v);  // (B, h, 1, d), v (B, h, 1, 2d)
-  cache.bytes_per_entry = (2 * h_ * d_ + h_ * 2 * d_) * static_cast<int64_t>(dtype_size(x.dtype()));
   cache.append({k1, k2, v}, pos);
   Tensor a1 = softmax(mul(matmul(q1, cache.view(0).transpose(-1, -2)), scale_), -1);
   Tensor a2 = softmax(mul(matmul(q2, cache.view(1).transpose(-1, -2)), scale_), -1);

@@ -7,8 +7,7 @@
 #include <stdexcept>
 
 #include "autograd/node.h"
-#include "nn/causal_self_attention.h"
-#include "nn/diff_attention.h"
+#include "nn/attention.h"
 #include "nn/dropout.h"
 #include "io/checkpoint.h"
 #include "data/tokenizer.h"
@@ -70,56 +69,37 @@ AttentionMaps compute_attention_maps(GPT& model, const std::vector<int64_t>& ids
   maps.layer = layer;
   maps.T = T;
   const Tensor idx = from_vector(ids, {1, T});
-  auto attn = model.blocks[static_cast<size_t>(layer)]->attn;
-  auto csa = std::dynamic_pointer_cast<CausalSelfAttention>(attn);
-  auto da = std::dynamic_pointer_cast<DiffAttention>(attn);
-  model.eval();
-
-  if (da) {
-    da->track_maps = true;
+  AttentionProbe& probe = model.blocks[static_cast<size_t>(layer)]->attn->probe();
+  // One forward, and a row per map the layer records. `pass` names the rows when the layer
+  // records a single map (a noise pass), and prefixes them otherwise.
+  auto record_rows = [&](const std::string& pass) {
+    probe.record_maps(true);
     model.forward(idx);
-    da->track_maps = false;
-    const double lambda = da->lambda().item();
-    maps.rows.push_back(make_row("A1 = softmax(Q1 K1)", panels_of(da->last_a1, T)));
-    maps.rows.push_back(make_row("A2 = softmax(Q2 K2)", panels_of(da->last_a2, T)));
-    maps.rows.push_back(make_row("A1 - lambda A2  (lambda = " + fmt("%.3f", lambda) + ")", panels_of(da->last_p, T), true));
-    da->last_a1 = da->last_a2 = da->last_p = Tensor();
-  } else if (csa && is_noise(cfg.attention)) {
+    for (const AttentionMap& m : probe.maps()) {
+      const std::string title = pass.empty() ? m.title : probe.maps().size() == 1 ? pass : pass + ": " + m.title;
+      maps.rows.push_back(make_row(title, panels_of(m.value, T), m.diverging));
+      if (!m.panel.empty()) maps.rows.back().panel_titles = {m.panel};
+    }
+    probe.record_maps(false);
+  };
+  model.eval();
+  if (probe.noise_heads() > 0) {
     // Training-mode forwards with dropout off: ε = 0 in every layer gives N = μ (what eval uses
     // with noise_at_eval=mean); fresh ε from the seeded generator gives a sample, as in training.
     zero_dropout(model);
     model.train();
-    const int64_t Hn = cfg.attention == "noise-v2" ? cfg.n_head : 1;
-    std::vector<std::shared_ptr<CausalSelfAttention>> all;
     for (auto& b : model.blocks)
-      if (auto c = std::dynamic_pointer_cast<CausalSelfAttention>(b->attn)) all.push_back(c);
-    csa->track_maps = true;
-    for (auto& c : all) c->fixed_eps = zeros({1, Hn, T, T});
-    model.forward(idx);
-    maps.rows.push_back(make_row("noise-free: N = mu (the eval mean)", panels_of(csa->last_att, T)));
-    for (auto& c : all) c->fixed_eps = Tensor();
+      if (const int64_t Hn = b->attn->probe().noise_heads()) b->attn->probe().set_fixed_noise(zeros({1, Hn, T, T}));
+    record_rows("noise-free: N = mu (the eval mean)");
+    for (auto& b : model.blocks)
+      if (b->attn->probe().noise_heads()) b->attn->probe().set_fixed_noise(Tensor());
     model.rng.set_state(seed, 0);
-    model.forward(idx);
-    maps.rows.push_back(make_row("sampled: N = mu + sigma eps (seed " + std::to_string(seed) + ")", panels_of(csa->last_att, T)));
-    csa->track_maps = false;
-    csa->last_att = Tensor();
+    record_rows("sampled: N = mu + sigma eps (seed " + std::to_string(seed) + ")");
     model.eval();
-  } else if (csa) {
-    csa->track_maps = true;
-    model.forward(idx);
-    csa->track_maps = false;
-    if (cfg.attention == "selective") {
-      maps.rows.push_back(make_row("F: selective mask (from head 0, subtracted in every head)", panels_of(csa->last_F, T),
-                                   false, "layer " + std::to_string(layer) + " F"));
-      maps.rows.back().panel_titles = {"F"};
-      maps.rows.push_back(make_row("final attention softmax(Z - F)", panels_of(csa->last_att, T)));
-    } else {
-      maps.rows.push_back(make_row("attention softmax(Z)", panels_of(csa->last_att, T)));
-    }
-    csa->last_att = csa->last_F = Tensor();
   } else {
-    throw std::runtime_error("attention-map: no map hooks for attention '" + cfg.attention + "'");
+    record_rows("");
   }
+  if (maps.rows.empty()) throw std::runtime_error("attention-map: no map hooks for attention '" + cfg.attention + "'");
   return maps;
 }
 

@@ -24,11 +24,6 @@
 namespace nf {
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& all_attentions() {
-  static const std::vector<std::string> k{"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"};
-  return k;
-}
-
 namespace {
 
 nlohmann::json read_json_file(const std::string& path) {
@@ -114,12 +109,12 @@ double max_attention_logit(GPT& model, const TokenData& data, int64_t n_windows)
   if (B == 0) throw std::runtime_error(data.name() + ": fewer than block_size+1 tokens");
   std::vector<int64_t> x(B * T), y(B * T);
   for (int64_t b = 0; b < B; ++b) fill_window(data, starts[b], T, x.data() + b * T, y.data() + b * T);
-  for (auto& blk : model.blocks) blk->attn->track_max_logit = true;
+  for (auto& blk : model.blocks) blk->attn->probe().track_max_logit(true);
   model.forward(from_vector(x, {B, T}));
   double m = 0;
   for (auto& blk : model.blocks) {
-    m = std::max(m, blk->attn->last_max_logit);
-    blk->attn->track_max_logit = false;
+    m = std::max(m, blk->attn->probe().max_logit());
+    blk->attn->probe().track_max_logit(false);
   }
   model.train(was_training);
   return m;
@@ -284,10 +279,8 @@ RunSummary run_one(const CompareOptions& opt, const TrainOptions& o, const Token
 CompareResult run_compare(const CompareOptions& opt) {
   if (opt.out_dir.empty()) throw std::invalid_argument("compare: --out is required");
   if (opt.seeds < 1) throw std::invalid_argument("--seeds must be >= 1");
-  std::vector<std::string> attentions = opt.attentions.empty() ? all_attentions() : opt.attentions;
-  for (const auto& a : attentions)
-    if (std::find(all_attentions().begin(), all_attentions().end(), a) == all_attentions().end())
-      throw std::invalid_argument("unknown attention '" + a + "' (base|symmetric|noise-v1|noise-v2|diff|shared-diff|selective)");
+  std::vector<std::string> attentions = opt.attentions.empty() ? attention_names() : opt.attentions;
+  for (const auto& a : attentions) parse_attention(a);  // throws for an unknown name
   for (size_t i = 0; i < attentions.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (attentions[i] == attentions[j]) throw std::invalid_argument("attention '" + attentions[i] + "' listed twice");
@@ -314,7 +307,7 @@ CompareResult run_compare(const CompareOptions& opt) {
   CompareResult res;
   {
     GPTConfig base = plan[0].model;
-    base.attention = "base";
+    base.attention = attention_name(AttentionKind::Base);
     base.vocab_size = vocab;
     res.base_parameters = count_parameters(base);
   }

@@ -24,9 +24,6 @@
 
 namespace nf {
 
-// base, symmetric, noise-v1, noise-v2, diff, shared-diff, selective
-const std::vector<std::string>& all_attentions();
-
 struct CompareOptions {
   std::string data_dir;  // "" with a preset: the preset's "data"
   std::string out_dir;

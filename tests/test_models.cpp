@@ -16,9 +16,8 @@
 
 #include "autograd/node.h"
 #include "models/gpt.h"
-#include "nn/attention_noise.h"
-#include "nn/causal_self_attention.h"
 #include "nn/diff_attention.h"
+#include "nn/noise_attention.h"
 #include "nn/selective.h"
 #include "autograd/ops.h"
 #include "optim/optim.h"
@@ -95,8 +94,8 @@ void set_values(Tensor t, const std::vector<double>& v) {
   t.copy_(from_vector<double>(v, t.shape()).to(t.dtype()));
 }
 
-std::shared_ptr<CausalSelfAttention> csa(const GPT& m, size_t l) {
-  auto a = std::dynamic_pointer_cast<CausalSelfAttention>(m.blocks[l]->attn);
+std::shared_ptr<NoiseAttention> noise_attn(const GPT& m, size_t l) {
+  auto a = std::dynamic_pointer_cast<NoiseAttention>(m.blocks[l]->attn);
   REQUIRE(a);
   return a;
 }
@@ -340,7 +339,7 @@ TEST_SUITE("models") {
       }
       // Non-trivial μ and log σ² (different per head for v2).
       for (size_t l = 0; l < 2; ++l) {
-        auto at = csa(noisy, l);
+        auto at = noise_attn(noisy, l);
         std::vector<double> mu, lv;
         for (int64_t i = 0; i < at->noise_mu.numel(); ++i) {
           mu.push_back(0.7 + 0.9 * i + 0.2 * l);
@@ -439,7 +438,7 @@ TEST_SUITE("models") {
       GPT m(c, 2);
       std::vector<double> mus, lvs;
       for (size_t l = 0; l < 2; ++l) {
-        auto at = csa(m, l);
+        auto at = noise_attn(m, l);
         std::vector<double> mu, lv;
         for (int64_t i = 0; i < at->noise_mu.numel(); ++i) {
           mu.push_back(l == 0 ? 0.3 - 1.5 * i : -1.2 + 0.4 * i);
@@ -458,12 +457,12 @@ TEST_SUITE("models") {
       m.eval();
       std::vector<int64_t> x = random_ids(2 * 8, 11, 9), y = random_ids(2 * 8, 11, 10);
       GPTOutput out = m.forward(ids(x, 2, 8), ids(y, 2, 8));
-      CHECK(out.kl.item() == doctest::Approx(kl).epsilon(1e-6));
+      CHECK(out.term("kl").item() == doctest::Approx(kl).epsilon(1e-6));
       CHECK(out.loss.item() == doctest::Approx(out.ce.item() + 0.5 * kl).epsilon(1e-6));
       out.loss.backward();
       size_t k = 0;
       for (size_t l = 0; l < 2; ++l) {
-        auto at = csa(m, l);
+        auto at = noise_attn(m, l);
         std::vector<double> gmu = values(at->noise_mu.grad()), glv = values(at->noise_logvar.grad());
         for (size_t i = 0; i < gmu.size(); ++i, ++k) {
           CHECK(gmu[i] == doctest::Approx(0.5 * mus[k] / count).epsilon(1e-4));
@@ -479,7 +478,7 @@ TEST_SUITE("models") {
     GPT m(c);
     std::vector<int64_t> x = random_ids(8, 11, 1);
     GPTOutput out = m.forward(ids(x, 1, 8), ids(x, 1, 8));
-    CHECK(out.kl.item() == 0.0);
+    CHECK(out.term("kl").item() == 0.0);
     CHECK(out.loss.item() == out.ce.item());
   }
 
@@ -514,7 +513,7 @@ TEST_SUITE("models") {
     c.n_layer = 3;
     const int64_t C = 16, h = 2, d = 4, T = 3;
     Generator g(31);
-    DiffAttention at(c, 2, g);
+    DiffAttention at(c, 2, /*shared_base=*/false, g);
     const double li = 0.8 - 0.6 * std::exp(-0.6);
     for (Tensor t : {at.lambda_q1, at.lambda_k1, at.lambda_q2, at.lambda_k2}) set_values(t, std::vector<double>(d, 0.0));
     {

@@ -17,7 +17,6 @@
 
 #include "autograd/node.h"
 #include "models/gpt.h"
-#include "nn/causal_self_attention.h"
 #include "nn/diff_attention.h"
 #include "study/attention_map.h"
 #include "io/checkpoint.h"
@@ -267,7 +266,7 @@ TEST_SUITE("study") {
     for (int v = 0; v < 3; ++v)
       for (int s = 0; s < 2; ++s) {
         RunSummary r;
-        r.attention = all_attentions()[static_cast<size_t>(v)];
+        r.attention = attention_names()[static_cast<size_t>(v)];
         r.seed = static_cast<uint64_t>(s);
         for (int it = 0; it < 5; ++it) {
           r.val_curve.push_back({it * 10 + 9, 3.0 - 0.2 * it - 0.05 * v + 0.01 * s});
@@ -315,15 +314,15 @@ TEST_SUITE("study") {
       REQUIRE(a.rows.size() == 2);
       for (const auto& r : a.rows)
         for (const auto& p : r.panels) causal_rows_sum_to_one(p);
-      auto csa = std::dynamic_pointer_cast<CausalSelfAttention>(m.blocks[1]->attn);
-      REQUIRE(csa);
+      AttentionProbe& probe = m.blocks[1]->attn->probe();
       CHECK_FALSE(m.is_training());
-      csa->track_maps = true;
+      probe.record_maps(true);
       {
         NoGradGuard ng;
         m.forward(from_vector(ids, {1, T}));
       }
-      std::vector<double> eval_map = csa->last_att.to_vector<double>();
+      REQUIRE(probe.maps().size() == 1);
+      std::vector<double> eval_map = probe.maps()[0].value.to_vector<double>();
       double diff_free = 0, diff_sample = 0;
       for (size_t h = 0; h < 4; ++h)
         for (size_t k = 0; k < static_cast<size_t>(T * T); ++k) {

@@ -357,7 +357,7 @@ EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_siz
     std::cerr << "noiseformer train: " << cfg.attention << ", " << model->num_parameters() << " parameters, "
               << cfg.n_layer << "x" << cfg.n_embd << ", T=" << cfg.block_size << ", B=" << opt.batch_size
               << (opt.grad_accum > 1 ? "x" + std::to_string(opt.grad_accum) : "") << ", kl_weight="
-              << (is_noise(cfg.attention) ? std::to_string(cfg.kl_weight) : "-") << "\n";
+              << (is_noise(cfg.kind()) ? std::to_string(cfg.kl_weight) : "-") << "\n";
 
   const StopSignals stop_signals;
   const int64_t decay_iters = opt.lr_decay_iters < 0 ? opt.max_iters : opt.lr_decay_iters;
@@ -377,7 +377,7 @@ EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_siz
       Tensor loss = opt.grad_accum > 1 ? mul(out.loss, 1.0 / static_cast<double>(opt.grad_accum)) : out.loss;
       loss.backward();
       loss_sum += out.loss.item();
-      if (out.kl.defined()) kl += out.kl.item() / static_cast<double>(opt.grad_accum);
+      if (Tensor kl_term = out.term("kl"); kl_term.defined()) kl += kl_term.item() / static_cast<double>(opt.grad_accum);
     }
     const double loss = loss_sum / static_cast<double>(opt.grad_accum);
     // A non-finite loss means the weights are about to be (or already are) garbage: stop before
@@ -393,7 +393,7 @@ EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_siz
     const double tok_s = static_cast<double>(B * T * opt.grad_accum) / (ms / 1000.0);
     tokens_done += B * T * opt.grad_accum;
     nlohmann::json line{{"iter", it}, {"loss", loss}, {"lr", lr}, {"ms", ms}, {"tok_per_s", tok_s}};
-    if (is_noise(cfg.attention)) line["kl"] = kl;
+    if (is_noise(cfg.kind())) line["kl"] = kl;
     write_log(line);
     result.final_train_loss = loss;
     result.iterations = it + 1;
