@@ -17,6 +17,7 @@
 #include "tensor/device_hooks.h"
 #include "io/checkpoint.h"
 #include "optim/optim.h"
+#include "train/step.h"
 
 namespace nf {
 namespace fs = std::filesystem;
@@ -300,16 +301,17 @@ GlueRunResult run_glue(const GlueOptions& opt) {
           for (size_t r : rows) y.push_back(static_cast<int64_t>(train_ref[r]));
           targets = from_vector(y, {static_cast<int64_t>(rows.size())});
         }
-        Tensor loss = clf.task_loss(clf.forward(idx, last), targets);
-        const double task_loss = loss.item();
-        if (!std::isfinite(task_loss))
-          throw std::runtime_error("fine-tuning diverged: loss is " + std::to_string(task_loss) + " at step " +
-                                   std::to_string(step) + " (try a lower --lr)");
-        if (Tensor reg = clf.regularizer(); reg.defined()) loss = add(loss, reg);
-        loss.backward();
-        if (opt.grad_clip > 0) clip_grad_norm(clf.parameters(), opt.grad_clip);
-        optimizer.step(learning_rate(step, opt.lr, 0.0, warmup_steps, total_steps));
-        optimizer.zero_grad();
+        double task_loss = 0;
+        const double lr = learning_rate(step, opt.lr, 0.0, warmup_steps, total_steps);
+        train_step(clf, optimizer, {1, opt.grad_clip, lr}, [&](int64_t) {
+          Tensor loss = clf.task_loss(clf.forward(idx, last), targets);
+          task_loss = loss.item();
+          if (!std::isfinite(task_loss))
+            throw std::runtime_error("fine-tuning diverged: loss is " + std::to_string(task_loss) + " at step " +
+                                     std::to_string(step) + " (try a lower --lr)");
+          if (Tensor reg = clf.regularizer(); reg.defined()) loss = add(loss, reg);
+          return loss;
+        });
         loss_sum += task_loss * static_cast<double>(rows.size());
       }
       last_train_loss = loss_sum / static_cast<double>(N);

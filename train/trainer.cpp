@@ -10,6 +10,7 @@
 
 #include "autograd/node.h"
 #include "tensor/device_hooks.h"
+#include "train/step.h"
 #include "train/train_state.h"
 #include "optim/optim.h"
 #include "data/tokenizer.h"
@@ -168,17 +169,13 @@ TrainResult run_training(const TrainOptions& opt) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = learning_rate(it, opt.lr, opt.min_lr, opt.warmup_iters, decay_iters);
     double loss_sum = 0, kl = 0;
-    for (int64_t micro = 0; micro < opt.grad_accum; ++micro) {
+    train_step(*model, *optimizer, {opt.grad_accum, opt.grad_clip, lr}, [&](int64_t) {
       sampler.next(x, y);
       GPTOutput out = model->forward(to_tensor(x, B, T), to_tensor(y, B, T));
-      Tensor loss = opt.grad_accum > 1 ? mul(out.loss, 1.0 / static_cast<double>(opt.grad_accum)) : out.loss;
-      loss.backward();
       loss_sum += out.loss.item();
       if (out.kl.defined()) kl += out.kl.item() / static_cast<double>(opt.grad_accum);
-    }
-    if (opt.grad_clip > 0) clip_grad_norm(model->parameters(), opt.grad_clip);
-    optimizer->step(lr);
-    optimizer->zero_grad();
+      return out.loss;
+    });
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const double loss = loss_sum / static_cast<double>(opt.grad_accum);
     const double tok_s = static_cast<double>(B * T * opt.grad_accum) / (ms / 1000.0);
