@@ -12,11 +12,11 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "autograd/node.h"
 #include "models/sequence_classifier.h"
 #include "tensor/device_hooks.h"
 #include "io/checkpoint.h"
 #include "optim/optim.h"
+#include "train/eval_scope.h"
 #include "train/step.h"
 
 namespace nf {
@@ -103,9 +103,7 @@ void make_batch(const std::vector<std::vector<int64_t>>& seqs, const std::vector
 // batches of similar length (sorted), eval mode, no grad.
 std::vector<double> predict(SequenceClassifier& clf, const std::vector<std::vector<int64_t>>& seqs, int64_t batch,
                             int64_t pad) {
-  NoGradGuard ng;
-  const bool was_training = clf.is_training();
-  clf.eval();
+  EvalScope scope(clf);
   std::vector<size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return seqs[i].size() < seqs[j].size(); });
@@ -125,7 +123,6 @@ std::vector<double> predict(SequenceClassifier& clf, const std::vector<std::vect
       }
     }
   }
-  clf.train(was_training);
   return pred;
 }
 

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "autograd/node.h"
 #include "nn/attention.h"
 #include "tensor/storage.h"
+#include "train/eval_scope.h"
 #include "train/train_state.h"
 #include "train/config_file.h"
 #include "data/dataset.h"
@@ -84,30 +84,13 @@ std::vector<int64_t> chosen_windows(size_t len, int64_t T, int64_t n) {
 
 EvalResult evaluate_window_subset(GPT& model, const TokenData& data, int64_t max_windows, int64_t batch_size) {
   if (max_windows <= 0) return evaluate_windows(model, data, batch_size);
-  NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
-  const int64_t T = model.config().block_size;
-  std::vector<int64_t> starts = chosen_windows(data.size(), T, max_windows);
+  const std::vector<int64_t> starts = chosen_windows(data.size(), model.config().block_size, max_windows);
   if (starts.empty()) throw std::runtime_error(data.name() + ": fewer than block_size+1 tokens");
-  double weighted = 0;
-  for (size_t i = 0; i < starts.size(); i += static_cast<size_t>(batch_size)) {
-    const int64_t B = std::min<int64_t>(batch_size, static_cast<int64_t>(starts.size() - i));
-    std::vector<int64_t> x(B * T), y(B * T);
-    for (int64_t b = 0; b < B; ++b) fill_window(data, starts[i + b], T, x.data() + b * T, y.data() + b * T);
-    weighted += model.forward(from_vector(x, {B, T}), from_vector(y, {B, T})).ce.item() * static_cast<double>(B * T);
-  }
-  model.train(was_training);
-  EvalResult r;
-  r.tokens = static_cast<int64_t>(starts.size()) * T;
-  r.loss = weighted / static_cast<double>(r.tokens);
-  return r;
+  return evaluate_windows_at(model, data, starts, batch_size);
 }
 
 double max_attention_logit(GPT& model, const TokenData& data, int64_t n_windows) {
-  NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
+  EvalScope scope(model);
   const int64_t T = model.config().block_size;
   std::vector<int64_t> starts = eval_windows(data.size(), T);
   const int64_t B = std::min<int64_t>(std::max<int64_t>(n_windows, 1), static_cast<int64_t>(starts.size()));
@@ -121,7 +104,6 @@ double max_attention_logit(GPT& model, const TokenData& data, int64_t n_windows)
     m = std::max(m, blk->attn->last_max_logit);
     blk->attn->track_max_logit = false;
   }
-  model.train(was_training);
   return m;
 }
 
