@@ -17,6 +17,7 @@
 #include "io/checkpoint.h"
 #include "optim/optim.h"
 #include "train/eval_scope.h"
+#include "train/format.h"
 #include "train/step.h"
 
 namespace nf {
@@ -132,12 +133,6 @@ nlohmann::ordered_json metrics_json(const GlueScores& s) {
   return j;
 }
 
-std::string format_value(double v, const char* fmt) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
-
 void report_malformed(const GlueSplit& s, bool quiet) {
   if (quiet || s.malformed_rows == 0) return;
   std::fprintf(stderr, "noiseformer glue: %s: %d malformed row%s skipped%s%s\n", s.path.c_str(), s.malformed_rows,
@@ -152,7 +147,7 @@ const GlueTaskInfo& checked_options(const GlueOptions& o) {
   if (!(o.lr > 0)) throw std::invalid_argument("--lr must be > 0");
   if (!(o.warmup >= 0 && o.warmup < 1))
     throw std::invalid_argument("--warmup is the fraction of optimizer steps spent warming up: it must be in [0, 1), got " +
-                                format_value(o.warmup, "%g"));
+                                format_double("%g", o.warmup));
   if (!(o.grad_clip >= 0)) throw std::invalid_argument("--grad-clip must be >= 0");
   if (!(o.weight_decay >= 0)) throw std::invalid_argument("--weight-decay must be >= 0");
   if (o.max_train < 0) throw std::invalid_argument("--max-train must be >= 0");
@@ -325,10 +320,10 @@ GlueRunResult run_glue(const GlueOptions& opt) {
     history.push_back(h);
     if (!opt.quiet) {
       std::string line = "epoch " + std::to_string(opt.epochs > 0 ? epoch : 0) + "/" + std::to_string(opt.epochs);
-      if (opt.epochs > 0) line += "  train loss " + format_value(last_train_loss, "%.4f");
+      if (opt.epochs > 0) line += "  train loss " + format_double("%.4f", last_train_loss);
       for (const auto& s : scores)
-        for (auto& [name, v] : s.metrics) line += "  " + s.eval_set + " " + name + " " + format_value(v, "%.4f");
-      line += "  (" + format_value(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), "%.1f") + " s)";
+        for (auto& [name, v] : s.metrics) line += "  " + s.eval_set + " " + name + " " + format_double("%.4f", v);
+      line += "  (" + format_double("%.1f", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()) + " s)";
       std::fprintf(stderr, "%s\n", line.c_str());
     }
   }
@@ -365,7 +360,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
       for (size_t i = 0; i < preds[d].size(); ++i) {
         const GlueExample& ex = devs[d].examples[i];
         if (regression)
-          f << ex.id << '\t' << format_value(preds[d][i], "%.4f") << '\t' << format_value(dev_ref[d][i], "%.3f") << '\n';
+          f << ex.id << '\t' << format_double("%.4f", preds[d][i]) << '\t' << format_double("%.3f", dev_ref[d][i]) << '\n';
         else
           f << ex.id << '\t' << info.label_names[static_cast<size_t>(preds[d][i])] << '\t'
             << info.label_names[static_cast<size_t>(dev_ref[d][i])] << '\n';
@@ -437,7 +432,7 @@ std::string glue_table_header(const std::string& task) {
 std::string glue_table_cell(const GlueRunResult& r) {
   std::string cell;
   for (const auto& d : r.dev)
-    for (auto& [name, v] : d.scores.metrics) cell += (cell.empty() ? "" : "/") + format_value(100.0 * v, "%.2f");
+    for (auto& [name, v] : d.scores.metrics) cell += (cell.empty() ? "" : "/") + format_double("%.2f", 100.0 * v);
   return cell;
 }
 

@@ -14,6 +14,7 @@
 #include "nn/attention.h"
 #include "tensor/storage.h"
 #include "train/eval_scope.h"
+#include "train/format.h"
 #include "train/train_state.h"
 #include "train/config_file.h"
 #include "data/dataset.h"
@@ -61,12 +62,6 @@ std::string with_commas(int64_t n) {
     out += s[i];
   }
   return n < 0 ? "-" + out : out;
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
 }
 
 // The windows the final validation loss uses: all of eval_windows(), or n of them evenly spread.
@@ -412,10 +407,10 @@ std::string results_markdown(const CompareResult& r) {
   md << "\n| attention | parameters | vs base | val loss | train tok/s | peak tensor MiB | max \\|logit\\| |\n";
   md << "|---|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& v : r.variants) {
-    md << "| " << v.attention << " | " << with_commas(v.parameters) << " | " << fmt("%+.1f%%", v.params_vs_base_pct)
-       << " | " << fmt("%.4f", v.val_mean) << (v.runs > 1 ? " ± " + fmt("%.4f", v.val_std) : std::string()) << " | "
-       << with_commas(static_cast<int64_t>(std::lround(v.tok_per_s))) << " | " << fmt("%.1f", v.peak_mib) << " | "
-       << fmt("%.2f", v.max_logit_mean) << (v.runs > 1 ? " ± " + fmt("%.2f", v.max_logit_std) : std::string())
+    md << "| " << v.attention << " | " << with_commas(v.parameters) << " | " << format_double("%+.1f%%", v.params_vs_base_pct)
+       << " | " << format_double("%.4f", v.val_mean) << (v.runs > 1 ? " ± " + format_double("%.4f", v.val_std) : std::string()) << " | "
+       << with_commas(static_cast<int64_t>(std::lround(v.tok_per_s))) << " | " << format_double("%.1f", v.peak_mib) << " | "
+       << format_double("%.2f", v.max_logit_mean) << (v.runs > 1 ? " ± " + format_double("%.2f", v.max_logit_std) : std::string())
        << " |\n";
   }
   md << "\nColumns: *parameters* counts every trained tensor (lm_head is tied to wte); *vs base* against a base "
