@@ -4,6 +4,7 @@
 // gradient accumulation, periodic evaluation, checkpoints, log.jsonl and a progress line.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "models/gpt.h"
 #include "data/dataset.h"
@@ -39,6 +40,9 @@ struct EvalResult {
   int64_t tokens = 0;
 };
 EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_size);
+// The same over the (non-empty) list of windows that start at `starts` (`compare` scores a subset).
+EvalResult evaluate_windows_at(GPT& model, const TokenData& data, const std::vector<int64_t>& starts,
+                               int64_t batch_size);
 
 // Average loss over `iters` random batches (the periodic estimate during training).
 double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int64_t iters, uint64_t seed);

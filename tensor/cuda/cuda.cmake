@@ -1,7 +1,7 @@
 # The optional CUDA backend (issue 6), included by CMakeLists.txt when -DNOISEFORMER_CUDA=ON,
 # after the layer targets exist. Builds tensor/cuda/*.cu (+ any .cpp there) into `nfcuda`,
 # links it into nf_tensor with cudart and cuBLAS, and defines NOISEFORMER_CUDA=1 for nf_tensor and
-# everything that links it (tensor/device_hooks.cpp then installs the backend; tests/test_cuda.cpp
+# everything that links it (tensor/device_hooks.cpp then installs the backend; tests/tensor/test_cuda.cpp
 # and bench/bench_cuda.cpp compile their CUDA parts). See docs/cuda.md.
 #
 # Configures and builds without a GPU (only nvcc and the toolkit's libraries are needed):
