@@ -277,7 +277,7 @@ Tensor relu(const Tensor& a) {
 // float32 uses the same function through 0.5 (1 + tanh u) = σ(2u), 1 − tanh² u = 4 σ(2u) σ(−2u),
 // with σ(2u) = 1 / (1 + e^{−2u}) and σ(−2u) = e^{−2u} σ(2u) from one vectorisable fexp
 // (tensor/fast_math.h): gelu = x σ(2u), gelu' = σ(2u) + 2 x σ(2u) σ(−2u) √(2/π) (1 + 3c x²),
-// every factor to a few ulp — no 1 − t² cancellation (tests/test_fused.cpp).
+// every factor to a few ulp — no 1 − t² cancellation (tests/autograd/test_fused.cpp).
 namespace {
 template <class T> NF_ALWAYS_INLINE T gelu_f(T x) {
   const T k = static_cast<T>(0.7978845608028654), c = static_cast<T>(0.044715);

@@ -50,9 +50,8 @@ inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, i
 // [n0, n1) of op(B) (B + n, or B + n·ldb when transposed). Each thread calls BLAS on its block,
 // and the OpenMP build of OpenBLAS runs serially inside a parallel region.
 // Why not OpenBLAS's own threads: they split one product too, but synchronise with each other
-// while packing (spinning on sched_yield), which on this project's small shapes costs a third
-// of the time — a (512×128)·(128×384) product takes 150 µs this way against 230 µs with BLAS
-// threads on the 2-core reference machine, and the small preset's 1024-row products ~4 % less.
+// while packing (spinning on sched_yield), which on this project's small shapes costs a large
+// part of the time (docs/performance.md, "One threading owner per region").
 // The price is that each block packs its own rows of A and columns of B: a grid of pm × pn
 // packs A pn times and B pm times, so the grid is chosen to keep pn·M + pm·N smallest (with
 // 2 threads: a split along the longer of M and N). Blocks are at least 32 wide and cut at

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/dim_order.h"
 #include "autograd/node.h"
 #include "tensor/fast_math.h"
 #include "autograd/ops.h"
@@ -21,16 +22,21 @@ namespace {
 // elementwise threshold of tensor/strided.h.)
 constexpr int64_t kParallelWork = 1 << 16;
 
-// f(r) for every row r of `rows` rows of `n` elements; in parallel when the work is large.
+// f(i) for every i in [0, count); in parallel when `work` (elements touched in all) is large.
 // f must not throw (validate before calling).
 template <class F>
-void for_rows(int64_t rows, int64_t n, F&& f) {
-  if (rows > 1 && rows * n >= kParallelWork) {
+void parallel_for(int64_t count, int64_t work, F&& f) {
+  if (count > 1 && work >= kParallelWork) {
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) f(r);
+    for (int64_t i = 0; i < count; ++i) f(i);
   } else {
-    for (int64_t r = 0; r < rows; ++r) f(r);
+    for (int64_t i = 0; i < count; ++i) f(i);
   }
+}
+// f(r) for every row r of `rows` rows of `n` elements.
+template <class F>
+void for_rows(int64_t rows, int64_t n, F&& f) {
+  parallel_for(rows, rows * n, f);
 }
 
 void check_float_cpu(const char* op, const Tensor& t, const char* what) {
@@ -48,24 +54,6 @@ void check_ids(const char* op, const Tensor& t, const char* what) {
     op_error(op, std::string(what) + " is on " + device_name(t.device()) + "; this kernel runs on the cpu");
   if (t.dtype() != DType::I64)
     op_error(op, std::string("expected int64 ") + what + ", got " + dtype_name(t.dtype()) + shape_str(t.shape()));
-}
-
-// A contiguous, history-free copy of `a` with `dim` moved last (no copy when already so).
-Tensor dim_last(const Tensor& a, int64_t dim) {
-  if (dim == a.dim() - 1) return a.detach().contiguous();
-  Shape perm;
-  for (int64_t d = 0; d < a.dim(); ++d)
-    if (d != dim) perm.push_back(d);
-  perm.push_back(dim);
-  return a.detach().permute(perm).contiguous();
-}
-// The inverse of dim_last: `y` laid out with `dim` last, back in the original dim order.
-Tensor undo_dim_last(const Tensor& y, int64_t dim) {
-  const int64_t nd = y.dim();
-  if (dim == nd - 1) return y;
-  Shape inv(nd);
-  for (int64_t d = 0, k = 0; d < nd; ++d) inv[d] = d == dim ? nd - 1 : k++;
-  return y.permute(inv).contiguous();
 }
 
 // ---- row kernels (x, y, g: one contiguous row of n) ------------------------------------------
@@ -150,44 +138,44 @@ Tensor rowwise_backward(const char* op, const Tensor& y, const Tensor& g, int64_
   return undo_dim_last(dx, scalar ? 0 : dim).view(y.shape());
 }
 
+// A row-wise op along `dim` whose backward needs only its output and the incoming gradient:
+// forward(x_row, y_row, n), backward(y_row, g_row, dx_row, n).
+template <class F, class B>
+Tensor rowwise_op(const char* op, const char* backward_op, const Tensor& a, int64_t dim, F forward, B backward) {
+  check_float_cpu(op, a, "input");
+  dim = normalize_dim(op, dim, a.dim());
+  Tensor out = rowwise(op, a, dim, forward);
+  if (needs_grad({&a})) {
+    Tensor y = out.detach();
+    record(out, op, {a}, [y, dim, backward_op, backward](const Tensor& g) {
+      return std::vector<Tensor>{rowwise_backward(backward_op, y, g, dim, backward)};
+    });
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---- softmax / log_softmax ------------------------------------------------------------------------
 // y = softmax(x) along dim.  dy_i/dx_j = y_i (δ_ij − y_j)  =>  dx_j = Σ_i g_i y_i (δ_ij − y_j)
 //                                                              = y_j (g_j − Σ_i g_i y_i)
 Tensor softmax(const Tensor& a, int64_t dim) {
-  check_float_cpu("softmax", a, "input");
-  dim = normalize_dim("softmax", dim, a.dim());
-  Tensor out = rowwise("softmax", a, dim, [](auto* x, auto* y, int64_t n) { softmax_row(x, y, n); });
-  if (needs_grad({&a})) {
-    Tensor y = out.detach();
-    record(out, "softmax", {a}, [y, dim](const Tensor& g) {
-      return std::vector<Tensor>{rowwise_backward("softmax_backward", y, g, dim, [](auto* yr, auto* gr, auto* dr, int64_t n) {
-        softmax_backward_row(yr, gr, dr, n, decltype(dr[0] * 1)(1));
-      })};
-    });
-  }
-  return out;
+  return rowwise_op(
+      "softmax", "softmax_backward", a, dim, [](auto* x, auto* y, int64_t n) { softmax_row(x, y, n); },
+      [](auto* yr, auto* gr, auto* dr, int64_t n) { softmax_backward_row(yr, gr, dr, n, decltype(dr[0] * 1)(1)); });
 }
 
 // y = x − logsumexp(x).  dy_i/dx_j = δ_ij − softmax_j  =>  dx_j = g_j − exp(y_j) Σ_i g_i
 Tensor log_softmax(const Tensor& a, int64_t dim) {
-  check_float_cpu("log_softmax", a, "input");
-  dim = normalize_dim("log_softmax", dim, a.dim());
-  Tensor out = rowwise("log_softmax", a, dim, [](auto* x, auto* y, int64_t n) { log_softmax_row(x, y, n); });
-  if (needs_grad({&a})) {
-    Tensor y = out.detach();
-    record(out, "log_softmax", {a}, [y, dim](const Tensor& g) {
-      return std::vector<Tensor>{rowwise_backward("log_softmax_backward", y, g, dim, [](auto* yr, auto* gr, auto* dr, int64_t n) {
+  return rowwise_op(
+      "log_softmax", "log_softmax_backward", a, dim, [](auto* x, auto* y, int64_t n) { log_softmax_row(x, y, n); },
+      [](auto* yr, auto* gr, auto* dr, int64_t n) {
         decltype(dr[0] * 1) sg = 0;
 #pragma omp simd reduction(+ : sg)
         for (int64_t i = 0; i < n; ++i) sg += gr[i];
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - fexp(yr[i]) * sg;
-      })};
-    });
-  }
-  return out;
+      });
 }
 
 // ---- causal_softmax ---------------------------------------------------------------------------------
@@ -400,12 +388,7 @@ std::vector<Tensor> norm_backward(const char* op, bool centered, const Tensor& g
         }
       }
     };
-    if (blocks > 1 && R * C >= kParallelWork) {
-#pragma omp parallel for schedule(static)
-      for (int64_t b = 0; b < blocks; ++b) block(b);
-    } else {
-      for (int64_t b = 0; b < blocks; ++b) block(b);
-    }
+    parallel_for(blocks, R * C, block);
     auto reduce = [&](const std::vector<scalar_t>& part) {
       Tensor s = zeros({C}, x.dtype());
       scalar_t* ps = s.data<scalar_t>();

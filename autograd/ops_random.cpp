@@ -30,7 +30,7 @@ namespace {
 
 // Box–Muller in float32, vectorisable: z = sqrt(−2 log(1 − u1)) · cos(2π u2) on the generator's
 // own draws u1 = uniform_at(2·pair), u2 = uniform_at(2·pair + 1) — the numbers normal_at
-// computes in double, to within ~3e-7 · (1 + |z|) (tests/test_fused.cpp). The noise attentions
+// computes in double, to within ~3e-7 · (1 + |z|) (tests/autograd/test_random.cpp). The noise attentions
 // draw B·H·T² of them per layer per step, where the double library calls cost more than the
 // attention itself. float64 tensors keep normal_at exactly.
 

@@ -4,6 +4,7 @@
 #include <limits>
 #include <numeric>
 
+#include "autograd/dim_order.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/strided.h"
@@ -27,20 +28,6 @@ Shape reduced_shape(const Shape& in, const std::vector<int64_t>& dims, bool keep
     else if (keepdim) out.push_back(1);
   }
   return out;
-}
-
-// Permutation moving `dim` to the end, and a contiguous copy in that order.
-Tensor move_dim_last(const Tensor& a, int64_t dim) {
-  Shape perm;
-  for (int64_t d = 0; d < a.dim(); ++d)
-    if (d != dim) perm.push_back(d);
-  perm.push_back(dim);
-  return a.detach().permute(perm).contiguous();
-}
-Shape dim_last_inverse(int64_t ndim, int64_t dim) {
-  Shape inv(ndim);
-  for (int64_t d = 0, k = 0; d < ndim; ++d) inv[d] = d == dim ? ndim - 1 : k++;
-  return inv;
 }
 
 }  // namespace
@@ -148,7 +135,7 @@ void max_rows(const Tensor& x, Tensor& values, Tensor& indices) {
 Tensor max(const Tensor& a, int64_t dim, bool keepdim) {
   dim = normalize_dim("max", dim, a.dim());
   if (a.size(dim) == 0) op_error("max", "reduction over an empty dim of shape " + shape_str(a.shape()));
-  Tensor x = move_dim_last(a, dim);
+  Tensor x = dim_last(a, dim);
   Shape rows_shape(x.shape().begin(), x.shape().end() - 1);
   Tensor values = empty(rows_shape, a.dtype()), indices = empty(rows_shape, DType::I64);
   max_rows(x, values, indices);
@@ -156,8 +143,7 @@ Tensor max(const Tensor& a, int64_t dim, bool keepdim) {
   Tensor out = values.view(out_shape);
   if (needs_grad({&a})) {
     Shape in_shape = a.shape();
-    const int64_t ndim = a.dim();
-    record(out, "max", {a}, [indices, in_shape, dim, ndim, rows_shape](const Tensor& g) {
+    record(out, "max", {a}, [indices, in_shape, dim, rows_shape](const Tensor& g) {
       // Send each row's gradient to the position of its maximum.
       Shape perm_shape = rows_shape;
       perm_shape.push_back(in_shape[dim]);
@@ -170,7 +156,7 @@ Tensor max(const Tensor& a, int64_t dim, bool keepdim) {
         scalar_t* px = gx.data<scalar_t>();
         for (int64_t r = 0; r < rows; ++r) px[r * n + pi[r]] = pg[r];
       });
-      return std::vector<Tensor>{gx.permute(dim_last_inverse(ndim, dim)).contiguous()};
+      return std::vector<Tensor>{undo_dim_last(gx, dim)};
     });
   }
   return out;
@@ -178,7 +164,7 @@ Tensor max(const Tensor& a, int64_t dim, bool keepdim) {
 
 Tensor argmax(const Tensor& a, int64_t dim, bool keepdim) {
   dim = normalize_dim("argmax", dim, a.dim());
-  Tensor x = move_dim_last(a, dim);
+  Tensor x = dim_last(a, dim);
   Shape rows_shape(x.shape().begin(), x.shape().end() - 1);
   Tensor values = empty(rows_shape, a.dtype()), indices = empty(rows_shape, DType::I64);
   max_rows(x, values, indices);
@@ -209,12 +195,11 @@ Tensor scan_rows(const Tensor& x, bool reverse) {
 
 Tensor cumsum(const Tensor& a, int64_t dim) {
   dim = normalize_dim("cumsum", dim, a.dim());
-  const Shape inv = dim_last_inverse(a.dim(), dim);
-  Tensor out = scan_rows(move_dim_last(a, dim), false).permute(inv).contiguous();
+  Tensor out = undo_dim_last(scan_rows(dim_last(a, dim), false), dim);
   if (needs_grad({&a}))
-    record(out, "cumsum", {a}, [dim, inv](const Tensor& g) {
+    record(out, "cumsum", {a}, [dim](const Tensor& g) {
       // out[i] = sum_{j<=i} a[j]  =>  da[j] = sum_{i>=j} g[i]: a reversed cumsum
-      return std::vector<Tensor>{scan_rows(move_dim_last(g, dim), true).permute(inv).contiguous()};
+      return std::vector<Tensor>{undo_dim_last(scan_rows(dim_last(g, dim), true), dim)};
     });
   return out;
 }

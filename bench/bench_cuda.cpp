@@ -48,6 +48,7 @@ int main() {
 #include "tensor/cuda/cuda_backend.h"
 #include "autograd/ops.h"
 #include "optim/optim.h"
+#include "train/step.h"
 
 using namespace nf;
 
@@ -129,13 +130,11 @@ Result run(const Preset& p, const std::string& attention, const Options& o, doub
     if (i == warmup) cuda::reset_peak();
     cuda::synchronize();
     const auto t0 = Clock::now();
-    opt.zero_grad();
-    GPTOutput out = model.forward(x, y);
-    out.loss.backward();
-    opt.step(1e-3);
+    Tensor step_loss;  // read after the clock stops: item() would synchronise mid-step
+    train_step(model, opt, {1, 0.0, 1e-3}, [&](int64_t) { return step_loss = model.forward(x, y).loss; });
     cuda::synchronize();
     if (i >= warmup) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    if (i + 1 == warmup + steps) loss = out.loss.item();
+    if (i + 1 == warmup + steps) loss = step_loss.item();
   }
   Result r;
   r.preset = p.name;

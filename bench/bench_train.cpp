@@ -48,6 +48,7 @@
 #include "autograd/ops.h"
 #include "tensor/storage.h"
 #include "optim/optim.h"
+#include "train/step.h"
 
 using namespace nf;
 
@@ -238,22 +239,19 @@ Result run_one(const Preset& p, const std::string& attention, const Options& o) 
     const double c0 = cpu_seconds();
     const long f0 = minor_faults();
     const auto t0 = Clock::now();
-    opt.zero_grad();
-    GPTOutput out = model.forward(x, y);
-    out.logits = Tensor();  // as torch_gpt.py, whose model returns only the loss: the (B, T, V)
-                            // logits are then held only by cross_entropy's backward, which frees them
+    // The step `noiseformer train` takes (train/step.h), without clipping as torch_gpt.py. Only the
+    // loss leaves the closure, as torch_gpt.py's model returns only the loss: the (B, T, V) logits
+    // are then held only by cross_entropy's backward, which frees them.
+    const StepTimes phases =
+        train_step(model, opt, {1, 0.0, 1e-3}, [&](int64_t) { return model.forward(x, y).loss; });
     const auto t1 = Clock::now();
-    out.loss.backward();
     set_gemm_trace(nullptr);
-    const auto t2 = Clock::now();
-    opt.step(1e-3);
-    const auto t3 = Clock::now();
     if (i >= warmup) {
-      t_step.push_back(secs(t0, t3));
+      t_step.push_back(secs(t0, t1));
       t_cpu.push_back(cpu_seconds() - c0);
-      t_fwd.push_back(secs(t0, t1));
-      t_bwd.push_back(secs(t1, t2));
-      t_opt.push_back(secs(t2, t3));
+      t_fwd.push_back(phases.forward);
+      t_bwd.push_back(phases.backward);
+      t_opt.push_back(phases.optimizer);
       t_faults.push_back(static_cast<double>(minor_faults() - f0));
     }
   }

@@ -12,11 +12,13 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "autograd/node.h"
 #include "models/sequence_classifier.h"
 #include "tensor/device_hooks.h"
 #include "io/checkpoint.h"
 #include "optim/optim.h"
+#include "train/eval_scope.h"
+#include "train/format.h"
+#include "train/step.h"
 
 namespace nf {
 namespace fs = std::filesystem;
@@ -102,9 +104,7 @@ void make_batch(const std::vector<std::vector<int64_t>>& seqs, const std::vector
 // batches of similar length (sorted), eval mode, no grad.
 std::vector<double> predict(SequenceClassifier& clf, const std::vector<std::vector<int64_t>>& seqs, int64_t batch,
                             int64_t pad) {
-  NoGradGuard ng;
-  const bool was_training = clf.is_training();
-  clf.eval();
+  EvalScope scope(clf);
   std::vector<size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return seqs[i].size() < seqs[j].size(); });
@@ -124,7 +124,6 @@ std::vector<double> predict(SequenceClassifier& clf, const std::vector<std::vect
       }
     }
   }
-  clf.train(was_training);
   return pred;
 }
 
@@ -132,12 +131,6 @@ nlohmann::ordered_json metrics_json(const GlueScores& s) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (auto& [name, v] : s.metrics) j[name] = v;
   return j;
-}
-
-std::string format_value(double v, const char* fmt) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
 }
 
 void report_malformed(const GlueSplit& s, bool quiet) {
@@ -154,7 +147,7 @@ const GlueTaskInfo& checked_options(const GlueOptions& o) {
   if (!(o.lr > 0)) throw std::invalid_argument("--lr must be > 0");
   if (!(o.warmup >= 0 && o.warmup < 1))
     throw std::invalid_argument("--warmup is the fraction of optimizer steps spent warming up: it must be in [0, 1), got " +
-                                format_value(o.warmup, "%g"));
+                                format_double("%g", o.warmup));
   if (!(o.grad_clip >= 0)) throw std::invalid_argument("--grad-clip must be >= 0");
   if (!(o.weight_decay >= 0)) throw std::invalid_argument("--weight-decay must be >= 0");
   if (o.max_train < 0) throw std::invalid_argument("--max-train must be >= 0");
@@ -300,16 +293,17 @@ GlueRunResult run_glue(const GlueOptions& opt) {
           for (size_t r : rows) y.push_back(static_cast<int64_t>(train_ref[r]));
           targets = from_vector(y, {static_cast<int64_t>(rows.size())});
         }
-        Tensor loss = clf.task_loss(clf.forward(idx, last), targets);
-        const double task_loss = loss.item();
-        if (!std::isfinite(task_loss))
-          throw std::runtime_error("fine-tuning diverged: loss is " + std::to_string(task_loss) + " at step " +
-                                   std::to_string(step) + " (try a lower --lr)");
-        if (Tensor reg = clf.regularizer(); reg.defined()) loss = add(loss, reg);
-        loss.backward();
-        if (opt.grad_clip > 0) clip_grad_norm(clf.parameters(), opt.grad_clip);
-        optimizer.step(learning_rate(step, opt.lr, 0.0, warmup_steps, total_steps));
-        optimizer.zero_grad();
+        double task_loss = 0;
+        const double lr = learning_rate(step, opt.lr, 0.0, warmup_steps, total_steps);
+        train_step(clf, optimizer, {1, opt.grad_clip, lr}, [&](int64_t) {
+          Tensor loss = clf.task_loss(clf.forward(idx, last), targets);
+          task_loss = loss.item();
+          if (!std::isfinite(task_loss))
+            throw std::runtime_error("fine-tuning diverged: loss is " + std::to_string(task_loss) + " at step " +
+                                     std::to_string(step) + " (try a lower --lr)");
+          if (Tensor reg = clf.regularizer(); reg.defined()) loss = add(loss, reg);
+          return loss;
+        });
         loss_sum += task_loss * static_cast<double>(rows.size());
       }
       last_train_loss = loss_sum / static_cast<double>(N);
@@ -326,10 +320,10 @@ GlueRunResult run_glue(const GlueOptions& opt) {
     history.push_back(h);
     if (!opt.quiet) {
       std::string line = "epoch " + std::to_string(opt.epochs > 0 ? epoch : 0) + "/" + std::to_string(opt.epochs);
-      if (opt.epochs > 0) line += "  train loss " + format_value(last_train_loss, "%.4f");
+      if (opt.epochs > 0) line += "  train loss " + format_double("%.4f", last_train_loss);
       for (const auto& s : scores)
-        for (auto& [name, v] : s.metrics) line += "  " + s.eval_set + " " + name + " " + format_value(v, "%.4f");
-      line += "  (" + format_value(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), "%.1f") + " s)";
+        for (auto& [name, v] : s.metrics) line += "  " + s.eval_set + " " + name + " " + format_double("%.4f", v);
+      line += "  (" + format_double("%.1f", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()) + " s)";
       std::fprintf(stderr, "%s\n", line.c_str());
     }
   }
@@ -366,7 +360,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
       for (size_t i = 0; i < preds[d].size(); ++i) {
         const GlueExample& ex = devs[d].examples[i];
         if (regression)
-          f << ex.id << '\t' << format_value(preds[d][i], "%.4f") << '\t' << format_value(dev_ref[d][i], "%.3f") << '\n';
+          f << ex.id << '\t' << format_double("%.4f", preds[d][i]) << '\t' << format_double("%.3f", dev_ref[d][i]) << '\n';
         else
           f << ex.id << '\t' << info.label_names[static_cast<size_t>(preds[d][i])] << '\t'
             << info.label_names[static_cast<size_t>(dev_ref[d][i])] << '\n';
@@ -438,7 +432,7 @@ std::string glue_table_header(const std::string& task) {
 std::string glue_table_cell(const GlueRunResult& r) {
   std::string cell;
   for (const auto& d : r.dev)
-    for (auto& [name, v] : d.scores.metrics) cell += (cell.empty() ? "" : "/") + format_value(100.0 * v, "%.2f");
+    for (auto& [name, v] : d.scores.metrics) cell += (cell.empty() ? "" : "/") + format_double("%.2f", 100.0 * v);
   return cell;
 }
 

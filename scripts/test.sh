@@ -1,13 +1,51 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what is missing, builds, runs every
 # test suite through CTest (including `noiseformer gradcheck`), then builds the unit tests once
-# more under AddressSanitizer + UndefinedBehaviorSanitizer and runs them there too.
+# more under AddressSanitizer + UndefinedBehaviorSanitizer and runs them there too. Between the
+# two, the Release build is installed into a temporary prefix and used as a package.
 # If nvcc is present, the CUDA backend is also built so it compiles on every change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j"$(nproc)")
+
+# noiseformer as a library other projects use (docs/library.md), from the Release build above:
+# installed into a temporary prefix, examples/train_tiny built against it with find_package and
+# run (it exits 1 unless its loss went down and a saved checkpoint reloads to the same loss); a
+# one-line program built with `pkg-config --cflags --libs noiseformer`; and examples/subproject
+# configured with add_subdirectory() and doctest disabled (it fails if noiseformer leaks flags)
+# and its program compiled (the library itself is not rebuilt there, to keep this step short).
+echo "== installed package: find_package, pkg-config, add_subdirectory =="
+pkg_tmp=$(mktemp -d)
+trap 'rm -rf "$pkg_tmp"' EXIT
+cmake --install build --prefix "$pkg_tmp/prefix" >/dev/null
+cmake -S examples/train_tiny -B "$pkg_tmp/train_tiny" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$pkg_tmp/prefix" >/dev/null
+cmake --build "$pkg_tmp/train_tiny" -j"$(nproc)" >/dev/null
+(cd "$pkg_tmp" && OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ./train_tiny/train_tiny)
+# The installed CLI loads the same OpenBLAS as the build tree's (its RPATH keeps the OpenMP build).
+blas() { ldd "$1" | awk '/libopenblas/ {print $3}'; }
+[ "$(blas "$pkg_tmp/prefix/bin/noiseformer")" = "$(blas build/noiseformer)" ] ||
+  { echo "installed noiseformer loads $(blas "$pkg_tmp/prefix/bin/noiseformer"), not $(blas build/noiseformer)"; exit 1; }
+pc_dir=$(dirname "$(find "$pkg_tmp/prefix" -name noiseformer.pc)")
+cat >"$pkg_tmp/one.cpp" <<'CPP'
+#include <noiseformer/noiseformer.h>
+#include <cstdio>
+int main() { std::printf("noiseformer %s: %g\n", NOISEFORMER_VERSION, nf::sum(nf::matmul(nf::ones({2, 3}), nf::ones({3, 4}))).item()); }
+CPP
+# shellcheck disable=SC2046  # pkg-config's output is meant to be split into arguments
+g++ -std=c++17 -O1 "$pkg_tmp/one.cpp" -o "$pkg_tmp/one" $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs noiseformer)
+one_out=$("$pkg_tmp/one"); echo "$one_out"
+[[ "$one_out" == *": 24" ]] || { echo "the pkg-config program printed the wrong sum"; exit 1; }
+cmake -S examples/subproject -B "$pkg_tmp/subproject" -G "Unix Makefiles" --no-warn-unused-cli \
+  -DCMAKE_DISABLE_FIND_PACKAGE_doctest=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON | grep 'no flags leaked'
+make -C "$pkg_tmp/subproject" -s app.cpp.o  # the parent's program, compiled against the targets
+if grep -E '"command": .*subproject/app\.cpp' "$pkg_tmp/subproject/compile_commands.json" |
+     grep -oE -- '-march=native|-Wextra|-fno-math-errno|-fsanitize[^ ]*'; then
+  echo "noiseformer's own flags reached the parent project's target"; exit 1
+fi
+rm -rf "$pkg_tmp"; trap - EXIT
 
 echo "== sanitizer build (address, undefined) =="
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNOISEFORMER_SANITIZE=ON >/dev/null

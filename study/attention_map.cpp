@@ -10,6 +10,7 @@
 #include "nn/attention.h"
 #include "nn/dropout.h"
 #include "io/checkpoint.h"
+#include "train/format.h"
 #include "data/tokenizer.h"
 
 namespace nf {
@@ -40,12 +41,6 @@ void zero_dropout(Module& m) {
     if (auto* d = dynamic_cast<Dropout*>(child.get())) d->p = 0.0;
     zero_dropout(*child);
   }
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
 }
 
 }  // namespace
@@ -173,10 +168,10 @@ plot::Canvas render_attention_maps(const AttentionMaps& maps, int cell, const st
       cv.fill_rect(bx, py + k, bar_w, 1, colour(v));
     }
     cv.rect(bx - 1, py - 1, bar_w + 2, P + 2, plot::kGrey);
-    cv.text(bx + bar_w + 4, py, fmt("%.3g", vmax), plot::kBlack);
-    cv.text(bx + bar_w + 4, py + P - 7, row.diverging ? fmt("%.3g", -vmax) : std::string("0"), plot::kBlack);
+    cv.text(bx + bar_w + 4, py, format_double("%.3g", vmax), plot::kBlack);
+    cv.text(bx + bar_w + 4, py + P - 7, row.diverging ? format_double("%.3g", -vmax) : std::string("0"), plot::kBlack);
     if (row.diverging) cv.text(bx + bar_w + 4, py + P / 2 - 3, "0", plot::kBlack);
-    else cv.text(bx + bar_w + 4, py + P / 2 - 3, fmt("%.2g", vmax / 4), plot::kBlack);  // sqrt scale: midpoint = max/4
+    else cv.text(bx + bar_w + 4, py + P / 2 - 3, format_double("%.2g", vmax / 4), plot::kBlack);  // sqrt scale: midpoint = max/4
     y += row_h;
   }
   return cv;

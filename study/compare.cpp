@@ -11,9 +11,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "autograd/node.h"
 #include "nn/attention.h"
 #include "tensor/storage.h"
+#include "train/eval_scope.h"
+#include "train/format.h"
 #include "train/train_state.h"
 #include "train/config_file.h"
 #include "data/dataset.h"
@@ -58,12 +59,6 @@ std::string with_commas(int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 // The windows the final validation loss uses: all of eval_windows(), or n of them evenly spread.
 std::vector<int64_t> chosen_windows(size_t len, int64_t T, int64_t n) {
   std::vector<int64_t> all = eval_windows(len, T);
@@ -79,30 +74,13 @@ std::vector<int64_t> chosen_windows(size_t len, int64_t T, int64_t n) {
 
 EvalResult evaluate_window_subset(GPT& model, const TokenData& data, int64_t max_windows, int64_t batch_size) {
   if (max_windows <= 0) return evaluate_windows(model, data, batch_size);
-  NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
-  const int64_t T = model.config().block_size;
-  std::vector<int64_t> starts = chosen_windows(data.size(), T, max_windows);
+  const std::vector<int64_t> starts = chosen_windows(data.size(), model.config().block_size, max_windows);
   if (starts.empty()) throw std::runtime_error(data.name() + ": fewer than block_size+1 tokens");
-  double weighted = 0;
-  for (size_t i = 0; i < starts.size(); i += static_cast<size_t>(batch_size)) {
-    const int64_t B = std::min<int64_t>(batch_size, static_cast<int64_t>(starts.size() - i));
-    std::vector<int64_t> x(B * T), y(B * T);
-    for (int64_t b = 0; b < B; ++b) fill_window(data, starts[i + b], T, x.data() + b * T, y.data() + b * T);
-    weighted += model.forward(from_vector(x, {B, T}), from_vector(y, {B, T})).ce.item() * static_cast<double>(B * T);
-  }
-  model.train(was_training);
-  EvalResult r;
-  r.tokens = static_cast<int64_t>(starts.size()) * T;
-  r.loss = weighted / static_cast<double>(r.tokens);
-  return r;
+  return evaluate_windows_at(model, data, starts, batch_size);
 }
 
 double max_attention_logit(GPT& model, const TokenData& data, int64_t n_windows) {
-  NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
+  EvalScope scope(model);
   const int64_t T = model.config().block_size;
   std::vector<int64_t> starts = eval_windows(data.size(), T);
   const int64_t B = std::min<int64_t>(std::max<int64_t>(n_windows, 1), static_cast<int64_t>(starts.size()));
@@ -116,7 +94,6 @@ double max_attention_logit(GPT& model, const TokenData& data, int64_t n_windows)
     m = std::max(m, blk->attn->probe().max_logit());
     blk->attn->probe().track_max_logit(false);
   }
-  model.train(was_training);
   return m;
 }
 
@@ -409,10 +386,10 @@ std::string results_markdown(const CompareResult& r) {
   md << "\n| attention | parameters | vs base | val loss | train tok/s | peak tensor MiB | max \\|logit\\| |\n";
   md << "|---|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& v : r.variants) {
-    md << "| " << v.attention << " | " << with_commas(v.parameters) << " | " << fmt("%+.1f%%", v.params_vs_base_pct)
-       << " | " << fmt("%.4f", v.val_mean) << (v.runs > 1 ? " ± " + fmt("%.4f", v.val_std) : std::string()) << " | "
-       << with_commas(static_cast<int64_t>(std::lround(v.tok_per_s))) << " | " << fmt("%.1f", v.peak_mib) << " | "
-       << fmt("%.2f", v.max_logit_mean) << (v.runs > 1 ? " ± " + fmt("%.2f", v.max_logit_std) : std::string())
+    md << "| " << v.attention << " | " << with_commas(v.parameters) << " | " << format_double("%+.1f%%", v.params_vs_base_pct)
+       << " | " << format_double("%.4f", v.val_mean) << (v.runs > 1 ? " ± " + format_double("%.4f", v.val_std) : std::string()) << " | "
+       << with_commas(static_cast<int64_t>(std::lround(v.tok_per_s))) << " | " << format_double("%.1f", v.peak_mib) << " | "
+       << format_double("%.2f", v.max_logit_mean) << (v.runs > 1 ? " ± " + format_double("%.2f", v.max_logit_std) : std::string())
        << " |\n";
   }
   md << "\nColumns: *parameters* counts every trained tensor (lm_head is tied to wte); *vs base* against a base "

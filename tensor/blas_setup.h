@@ -1,7 +1,7 @@
 #pragma once
 // Choosing OpenBLAS's kernels. Debian's OpenBLAS 0.3.21 picks its AVX2 (Haswell) kernels on
 // AVX-512 CPUs such as Zen 4/5 unless OPENBLAS_CORETYPE=SkylakeX is set *before the library
-// loads* — measured ≈1.8× faster sgemm on this project's 2-core Zen 5 machines. Since the
+// loads*, and the SkylakeX kernels are the faster ones there (docs/performance.md). Since the
 // library loads before main() runs, the only reliable switch is to set the variable and re-exec
 // the program once. It is done only when the CPU reports avx512f (and avx512vl/bw/dq, which
 // SkylakeX kernels use). An OPENBLAS_CORETYPE already set is kept, except "Haswell" — the

@@ -4,7 +4,7 @@
 // fexp is branch-free straight-line code that GCC turns into AVX-512 / AVX2 loops.
 // float64 keeps the exact library function (the gradient checks run in float64):
 //   fexp(double) == std::exp.
-// Accuracy of the float version (tests/test_fused.cpp checks it over a dense grid): relative
+// Accuracy of the float version (tests/tensor/test_tensor.cpp checks it over a dense grid): relative
 // error ≤ 2e-7 (measured 8e-8, ≈ 1 ulp) up to ln FLT_MAX ≈ 88.72 (inf beyond); 0 below −87.33
 // (so exp(−inf) = 0 and masked entries vanish; true values there are < 1.2e-38); NaN propagates.
 #include <cmath>

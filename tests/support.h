@@ -1,20 +1,31 @@
 #pragma once
-// Helpers shared by the test suites: a scratch directory per test, reading an exception's
-// message, a pseudo-English corpus, a tiny GPT configuration, and a scoped OpenMP thread count.
+// Helpers shared by the test suites: a scratch directory per test, whole files read and written,
+// reading an exception's message, small tensors from literals, one closeness measure for tensors,
+// the seven attention names, a pseudo-English corpus, a tiny GPT configuration and GPT-level
+// helpers, and a scoped OpenMP thread count.
 // Tests write every fixture they need under a TempDir (never into ../shared).
+#include <doctest/doctest.h>
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "data/dataset.h"
+#include "models/gpt.h"
 #include "models/gpt_config.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
-#include "data/dataset.h"
 
 namespace nf::test {
 
@@ -38,6 +49,18 @@ struct TempDir {
   std::string str() const { return path.string(); }
 };
 
+// A whole file's bytes ("" if it cannot be read).
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+// Writes exactly `bytes` to `path` (replacing it), creating its directory if need be.
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 // The message of the std::exception `f` throws ("" if it does not throw).
 inline std::string error_of(const std::function<void()>& f) {
   try {
@@ -49,8 +72,74 @@ inline std::string error_of(const std::function<void()>& f) {
 }
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// A tensor's values as doubles, in row-major order.
-inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+// ---- tensors -----------------------------------------------------------------------------------
+inline Tensor f32(const std::vector<float>& v, Shape shape) { return from_vector<float>(v, std::move(shape)); }
+inline Tensor f64(const std::vector<double>& v, Shape shape) { return from_vector<double>(v, std::move(shape)); }
+inline Tensor i64(const std::vector<int64_t>& v, Shape shape) { return from_vector<int64_t>(v, std::move(shape)); }
+// 0, 1, 2, ... as float32 in the given shape.
+inline Tensor iota(Shape shape) { return arange(shape_numel(shape), DType::F32).reshape(shape); }
+
+// A leaf that requires grad: N(0, scale²) values drawn in float64 from Generator(seed), then
+// converted to dt (so a float32 and a float64 leaf of one seed hold the same numbers, rounded).
+inline Tensor leaf(Shape shape, uint64_t seed, DType dt, double scale = 1.0) {
+  Generator g(seed);
+  Tensor t = mul(randn(std::move(shape), g, DType::F64), scale).to(dt);
+  t.requires_grad_(true);
+  return t;
+}
+// The same values as t in a new leaf (no history, its own gradient).
+inline Tensor fresh(const Tensor& t) {
+  Tensor c = t.detach().clone();
+  c.requires_grad_(true);
+  return c;
+}
+
+// A tensor's values as doubles, in row-major order (copied to the host first if need be).
+inline std::vector<double> values(const Tensor& t) {
+  return (t.device() == Device::CPU ? t : t.detach().to(Device::CPU)).to_vector<double>();
+}
+
+// How far `got` is from `want`: the worst |got − want| / (1 + |want|) over all elements, an error
+// relative to the size of the value that stays meaningful near 0. A NaN must meet a NaN and an
+// infinity the same infinity; anything else there is an infinite error.
+inline double worst_error(const std::vector<double>& got, const std::vector<double>& want) {
+  REQUIRE(got.size() == want.size());
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double g = got[i], w = want[i];
+    if (std::isnan(g) || std::isnan(w) || std::isinf(g) || std::isinf(w)) {
+      const bool same = (std::isnan(g) && std::isnan(w)) || g == w;
+      if (!same) return std::numeric_limits<double>::infinity();
+      continue;
+    }
+    worst = std::max(worst, std::fabs(g - w) / (1 + std::fabs(w)));
+  }
+  return worst;
+}
+inline double worst_error(const Tensor& got, const Tensor& want) {
+  REQUIRE(got.shape() == want.shape());
+  return worst_error(values(got), values(want));
+}
+// `got` has want's shape and is within `tolerance` of it by worst_error (0: equal to the bit,
+// up to the sign of zero).
+inline void assert_close(const Tensor& got, const Tensor& want, double tolerance) {
+  CHECK(worst_error(got, want) <= tolerance);
+}
+
+// ---- models ------------------------------------------------------------------------------------
+// Every attention variant, in the order the docs list them.
+inline const std::vector<std::string> kAttentions = {"base", "symmetric",   "noise-v1", "noise-v2",
+                                                     "diff", "shared-diff", "selective"};
+
+// ---- text fixtures -----------------------------------------------------------------------------
+// A few lines of a play: punctuation, digits, a blank line, runs of spaces and tabs.
+inline const std::string kSample =
+    "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
+    "First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. "
+    "resolved.\n\nFirst Citizen:\nFirst, you know Caius Marcius is chief enemy to the people.\n"
+    "We'll have corn at our own price. Is't a verdict? 1234 5678 -- ok!!  double  spaces\t\ttabs\n";
+// Non-ASCII text: UTF-8 characters of 2, 3 and 4 bytes.
+inline const std::string kUtf8 = "naïve café — 東京 😀 Ünïcödé";
 
 // About `size` bytes of deterministic pseudo-English: 20 words, a full stop and newline now and then.
 inline std::string fixture_text(uint64_t seed, size_t size) {
@@ -72,11 +161,12 @@ inline std::string fixture_data(const TempDir& tmp, uint64_t seed, size_t size) 
   return dir;
 }
 
-// A 2-layer GPT small enough for gradient checks and quick training runs (shared-diff rank 2).
+// A GPT (2 layers unless told) small enough for gradient checks and quick training runs
+// (shared-diff rank 2).
 inline GPTConfig tiny_gpt(const std::string& attention, int64_t n_embd, int64_t block_size, int64_t n_head = 2,
-                          int64_t vocab_size = 11) {
+                          int64_t vocab_size = 11, int64_t n_layer = 2) {
   GPTConfig c;
-  c.n_layer = 2;
+  c.n_layer = n_layer;
   c.n_head = n_head;
   c.n_embd = n_embd;
   c.block_size = block_size;
@@ -84,6 +174,66 @@ inline GPTConfig tiny_gpt(const std::string& attention, int64_t n_embd, int64_t 
   c.attention = attention;
   c.lowrank = 2;
   return c;
+}
+
+// Token ids (B·T of them, row-major) as a (B, T) input.
+inline Tensor ids(const std::vector<int64_t>& v, int64_t B, int64_t T) { return i64(v, {B, T}); }
+
+// Deterministic pseudo-random token ids in [0, V).
+inline std::vector<int64_t> random_ids(int64_t n, int64_t V, uint64_t seed) {
+  Generator g(seed);
+  std::vector<int64_t> out(n);
+  for (auto& x : out) x = static_cast<int64_t>(g.next_u64() % static_cast<uint64_t>(V));
+  return out;
+}
+
+// Adds N(0, std²) to every parameter, so attention is far from uniform and every term matters.
+inline void perturb(GPT& m, double std, uint64_t seed) {
+  NoGradGuard ng;
+  Generator g(seed);
+  for (auto& [n, t] : m.named_parameters()) t.add_(randn(t.shape(), g, t.dtype()), std);
+}
+
+// Every parameter equal, bit for bit, under the same name.
+inline bool same_weights(const GPT& a, const GPT& b) {
+  auto pa = a.named_parameters(), pb = b.named_parameters();
+  if (pa.size() != pb.size()) return false;
+  for (size_t i = 0; i < pa.size(); ++i)
+    if (pa[i].first != pb[i].first || values(pa[i].second) != values(pb[i].second)) return false;
+  return true;
+}
+
+// The largest |a − b| over all elements (same shapes): how far two outputs are apart.
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  std::vector<double> x = values(a), y = values(b);
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::fabs(x[i] - y[i]));
+  return m;
+}
+
+// The model's parameter of that dotted name (fails the test when there is none).
+inline Tensor param(const GPT& m, const std::string& name) {
+  for (auto& [n, t] : m.named_parameters())
+    if (n == name) return t;
+  FAIL("no parameter " << name);
+  return Tensor();
+}
+
+inline bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Decodes `seq` (B rows of T ids) token by token through the KV cache; logits stacked to (B, T, V).
+inline Tensor decode_all(GPT& m, const std::vector<int64_t>& seq, int64_t B, int64_t T, GPTCache& cache) {
+  NoGradGuard ng;
+  std::vector<Tensor> steps;
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<int64_t> col(B);
+    for (int64_t b = 0; b < B; ++b) col[b] = seq[b * T + t];
+    steps.push_back(m.forward_step(ids(col, B, 1), cache));
+  }
+  return stack(steps, 1);
 }
 
 // Sets the OpenMP thread count for a scope.

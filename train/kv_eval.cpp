@@ -3,15 +3,13 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "autograd/node.h"
+#include "train/eval_scope.h"
 
 namespace nf {
 
 KVEvalResult evaluate_windows_cached(GPT& model, const TokenData& data, const std::vector<int64_t>& budget,
                                      int64_t max_windows) {
-  NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
+  EvalScope scope(model);
   const int64_t T = model.config().block_size;
   std::vector<int64_t> starts = eval_windows(data.size(), T);
   if (starts.empty())
@@ -38,7 +36,6 @@ KVEvalResult evaluate_windows_cached(GPT& model, const TokenData& data, const st
     r.tokens += T;
     ++r.windows;
   }
-  model.train(was_training);
   r.loss = total / static_cast<double>(r.tokens);
   return r;
 }

@@ -11,8 +11,9 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "autograd/node.h"
 #include "tensor/device_hooks.h"
+#include "train/eval_scope.h"
+#include "train/step.h"
 #include "train/train_state.h"
 #include "optim/optim.h"
 #include "data/tokenizer.h"
@@ -194,9 +195,7 @@ nlohmann::json train_settings_json(const TrainOptions& o) {
 }
 
 double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int64_t iters, uint64_t seed) {
-  NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
+  EvalScope scope(model);
   const int64_t T = model.config().block_size;
   BatchSampler sampler(data, batch_size, T, Sampling::Random, seed);
   std::vector<int64_t> x, y;
@@ -205,19 +204,22 @@ double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int6
     sampler.next(x, y);
     total += model.forward(to_tensor(x, batch_size, T), to_tensor(y, batch_size, T)).ce.item();
   }
-  model.train(was_training);
   return total / static_cast<double>(std::max<int64_t>(iters, 1));
 }
 
 EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_size) {
-  NoGradGuard ng;
-  const bool was_training = model.is_training();
-  model.eval();
   const int64_t T = model.config().block_size;
   std::vector<int64_t> starts = eval_windows(data.size(), T);
   if (starts.empty())
     throw std::runtime_error(data.name() + ": " + std::to_string(data.size()) + " tokens, fewer than block_size+1 = " +
                              std::to_string(T + 1));
+  return evaluate_windows_at(model, data, starts, batch_size);
+}
+
+EvalResult evaluate_windows_at(GPT& model, const TokenData& data, const std::vector<int64_t>& starts,
+                               int64_t batch_size) {
+  EvalScope scope(model);
+  const int64_t T = model.config().block_size;
   double weighted = 0;
   for (size_t i = 0; i < starts.size(); i += batch_size) {
     const int64_t B = std::min<int64_t>(batch_size, static_cast<int64_t>(starts.size() - i));
@@ -226,7 +228,6 @@ EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_siz
     // Each batch's mean over B·T targets, weighted by its B·T: every target counts equally.
     weighted += model.forward(to_tensor(x, B, T), to_tensor(y, B, T)).ce.item() * static_cast<double>(B * T);
   }
-  model.train(was_training);
   EvalResult r;
   r.tokens = static_cast<int64_t>(starts.size()) * T;
   r.loss = weighted / static_cast<double>(r.tokens);
@@ -371,24 +372,20 @@ EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_siz
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = learning_rate(it, opt.lr, opt.min_lr, opt.warmup_iters, decay_iters);
     double loss_sum = 0, kl = 0;
-    for (int64_t micro = 0; micro < opt.grad_accum; ++micro) {
+    train_step(*model, *optimizer, {opt.grad_accum, opt.grad_clip, lr}, [&](int64_t) {
       sampler.next(x, y);
       GPTOutput out = model->forward(to_tensor(x, B, T), to_tensor(y, B, T));
-      Tensor loss = opt.grad_accum > 1 ? mul(out.loss, 1.0 / static_cast<double>(opt.grad_accum)) : out.loss;
-      loss.backward();
       loss_sum += out.loss.item();
       if (Tensor kl_term = out.term("kl"); kl_term.defined()) kl += kl_term.item() / static_cast<double>(opt.grad_accum);
-    }
+      return out.loss;
+    });
     const double loss = loss_sum / static_cast<double>(opt.grad_accum);
-    // A non-finite loss means the weights are about to be (or already are) garbage: stop before
-    // the step, keep the last good checkpoint, and say so.
+    // A non-finite loss means the weights are garbage from here on: stop before anything is
+    // saved, keep the last good checkpoint, and say so.
     if (!std::isfinite(loss))
       throw std::runtime_error("training diverged: loss is " + std::to_string(loss) + " at iteration " +
                                std::to_string(it) + "; the last good checkpoint (iteration " +
                                std::to_string(last_saved) + ") is kept in " + out_dir.string());
-    if (opt.grad_clip > 0) clip_grad_norm(model->parameters(), opt.grad_clip);
-    optimizer->step(lr);
-    optimizer->zero_grad();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const double tok_s = static_cast<double>(B * T * opt.grad_accum) / (ms / 1000.0);
     tokens_done += B * T * opt.grad_accum;

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -58,6 +59,9 @@ struct EvalResult {
   int64_t tokens = 0;
 };
 EvalResult evaluate_windows(GPT& model, const TokenData& data, int64_t batch_size);
+// The same over the (non-empty) list of windows that start at `starts` (`compare` scores a subset).
+EvalResult evaluate_windows_at(GPT& model, const TokenData& data, const std::vector<int64_t>& starts,
+                               int64_t batch_size);
 
 // Average loss over `iters` random batches (the periodic estimate during training).
 double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int64_t iters, uint64_t seed);

@@ -1,7 +1,7 @@
 # The optional CUDA backend (issue 6), included by CMakeLists.txt when -DNOISEFORMER_CUDA=ON,
 # after the layer targets exist. Builds tensor/cuda/*.cu (+ any .cpp there) into `nfcuda`,
 # links it into nf_tensor with cudart and cuBLAS, and defines NOISEFORMER_CUDA=1 for nf_tensor and
-# everything that links it (tensor/device_hooks.cpp then installs the backend; tests/test_cuda.cpp
+# everything that links it (tensor/device_hooks.cpp then installs the backend; tests/tensor/test_cuda.cpp
 # and bench/bench_cuda.cpp compile their CUDA parts). See docs/cuda.md.
 #
 # Configures and builds without a GPU (only nvcc and the toolkit's libraries are needed):
@@ -28,16 +28,17 @@ set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 file(GLOB NF_CUDA_SOURCES CONFIGURE_DEPENDS
   ${PROJECT_SOURCE_DIR}/tensor/cuda/*.cu ${PROJECT_SOURCE_DIR}/tensor/cuda/*.cpp)
 add_library(nfcuda STATIC ${NF_CUDA_SOURCES})
-# The directory-wide options (-Wall -Wextra -march=native, sanitizers) are host-compiler flags
-# nvcc does not take as such: replace them for this target, passing the warnings through.
-set_property(TARGET nfcuda PROPERTY COMPILE_OPTIONS "")
+# The project's own C++ flags (-march=native, sanitizers: nf_target_flags) are host-compiler
+# flags nvcc does not take as such and are not applied here; the warnings are passed through.
 target_compile_options(nfcuda PRIVATE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>
   $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra -lineinfo --expt-relaxed-constexpr>)
 set_target_properties(nfcuda PROPERTIES
   CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON CUDA_SEPARABLE_COMPILATION OFF CUDA_RUNTIME_LIBRARY Shared
   POSITION_INDEPENDENT_CODE ON)
-target_include_directories(nfcuda PUBLIC ${PROJECT_SOURCE_DIR})
+# Same include paths as the layers (build tree / installed package, CMakeLists.txt).
+target_include_directories(nfcuda PUBLIC ${NF_INCLUDE_DIRS})
+add_library(noiseformer::cuda ALIAS nfcuda)
 target_link_libraries(nfcuda PUBLIC CUDA::cudart CUDA::cublas)
 target_compile_definitions(nfcuda PUBLIC NOISEFORMER_CUDA=1)
 

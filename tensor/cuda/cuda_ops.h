@@ -5,7 +5,7 @@
 // returns without waiting, except those documented as synchronising.
 //
 // Semantics follow the CPU ops in autograd/ops.h exactly (same formulas, same masks, same counter
-// based random numbers); docs/cuda.md lists each kernel and how it is checked (tests/test_cuda.cpp).
+// based random numbers); docs/cuda.md lists each kernel and how it is checked (tests/tensor/test_cuda.cpp).
 //
 // Conventions
 //   dt        F32 or F64 (the floating dtype of every floating pointer in the call)
@@ -172,7 +172,7 @@ void gemm(DType dt, int64_t M, int64_t N, int64_t K, double alpha, const void* A
 
 // ---- host-side twins (for tests on machines without a GPU) ------------------------------------
 // The __host__ __device__ functions the kernels use, evaluated on the host: the counter-based
-// generator and GELU. tests/test_cuda.cpp checks them against tensor/random.h and the CPU ops
+// generator and GELU. tests/tensor/test_cuda.cpp checks them against tensor/random.h and the CPU ops
 // even where no device exists.
 double host_uniform_at(uint64_t seed, uint64_t n);
 double host_normal_at(uint64_t seed, uint64_t pair);

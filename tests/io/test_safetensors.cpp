@@ -18,21 +18,9 @@
 namespace fs = std::filesystem;
 using nf::RawTensor;
 
-using nf::test::TempDir;
-using nf::test::error_of;
-using nf::test::contains;
+using namespace nf::test;
 
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A file assembled by hand: length prefix + header text (padded to 8) + data bytes.
 std::string make_file(std::string header, const std::string& data) {

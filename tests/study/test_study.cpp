@@ -40,20 +40,11 @@
 using namespace nf;
 namespace fs = std::filesystem;
 
-using nf::test::TempDir;
-using nf::test::error_of;
-using nf::test::contains;
+using namespace nf::test;
 
 namespace {
 
 std::string study_data(const TempDir& tmp) { return nf::test::fixture_data(tmp, 99, 3000); }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Png {
   int w = 0, h = 0;
@@ -219,7 +210,7 @@ TEST_SUITE("study") {
     for (const char* f : {"results.md", "results.json", "loss_curves.png", "train_loss_curves.png"})
       CHECK_MESSAGE(fs::exists(fs::path(out) / f), f);
 
-    const std::string log0 = slurp(r1.runs[0].run_dir + "/log.jsonl"), log1 = slurp(r1.runs[1].run_dir + "/log.jsonl");
+    const std::string log0 = read_bytes(r1.runs[0].run_dir + "/log.jsonl"), log1 = read_bytes(r1.runs[1].run_dir + "/log.jsonl");
     const auto t0 = fs::last_write_time(r1.runs[0].run_dir + "/ckpt.safetensors");
     const auto t1 = fs::last_write_time(r1.runs[1].run_dir + "/ckpt.safetensors");
 
@@ -233,7 +224,7 @@ TEST_SUITE("study") {
       CHECK(r2.runs[i].max_logit == r1.runs[i].max_logit);
       CHECK(r2.runs[i].val_curve == r1.runs[i].val_curve);
     }
-    CHECK(slurp(r1.runs[0].run_dir + "/log.jsonl") == log0);
+    CHECK(read_bytes(r1.runs[0].run_dir + "/log.jsonl") == log0);
     CHECK(fs::last_write_time(r1.runs[0].run_dir + "/ckpt.safetensors") == t0);
     CHECK(fs::last_write_time(r1.runs[1].run_dir + "/ckpt.safetensors") == t1);
 
@@ -246,7 +237,7 @@ TEST_SUITE("study") {
     CHECK(r3.runs[0].reused);
     CHECK_FALSE(r3.runs[1].reused);
     CHECK(r3.runs[1].val_loss == r1.runs[1].val_loss);
-    CHECK(slurp(r1.runs[1].run_dir + "/log.jsonl") == log1);
+    CHECK(read_bytes(r1.runs[1].run_dir + "/log.jsonl") == log1);
 
     // Other measurement settings: re-measured from the checkpoint, still not retrained.
     o.eval_windows = 2;
@@ -258,7 +249,7 @@ TEST_SUITE("study") {
     // Other training settings into the same folder: refused, nothing overwritten.
     o.overrides.back() = {"warmup-iters", "1"};
     CHECK_THROWS_WITH_AS(run_compare(o), doctest::Contains("different settings"), std::runtime_error);
-    CHECK(slurp(r1.runs[0].run_dir + "/log.jsonl") == log0);
+    CHECK(read_bytes(r1.runs[0].run_dir + "/log.jsonl") == log0);
   }
 
   TEST_CASE("loss-curve PNGs decode, have the chart's size and are not blank") {

@@ -2,7 +2,6 @@
 // or vectorised kernel must give what the plain maths gives, in float32 (within the stated
 // tolerance of the fast float functions) and float64 (to rounding), forward and backward, on
 // sizes that take the multi-threaded paths.
-//   fexp                         vs std::exp
 //   gelu (σ(2u) form in float32) vs the exact tanh formula (value and derivative within 1e-6)
 //   causal_softmax               vs masked_fill(scale·s, causal mask, −inf) + softmax
 //   cross_entropy                vs −mean(log_softmax(x) · onehot(t)) over the kept rows
@@ -10,72 +9,29 @@
 //   sum over leading dims        vs a serial double loop (the bias-gradient reduction)
 //   split / narrow backward      (the engine's in-place accumulation) vs a graph without views
 //   attention-shaped matmul grads (written in the layout of q, k, v) vs contiguous inputs
-//   Tensor::add_ / mul_          vs add / mul, with broadcasting and aliasing
-//   randn in float32 (vectorised Box–Muller) vs Generator::normal_at in double
+// (fexp itself: tests/tensor/test_tensor.cpp; randn's float32 path: test_random.cpp; add_/mul_:
+// test_tensor_methods.cpp.)
 #include <doctest/doctest.h>
 
 #include <array>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "autograd/node.h"
-#include "tensor/fast_math.h"
 #include "autograd/ops.h"
+#include "tests/support.h"
 
 using namespace nf;
+using namespace nf::test;
 
 namespace {
 
-// max |got − want| / (1 + |want|) over all elements
-double max_rel_err(const Tensor& got, const Tensor& want) {
-  REQUIRE(got.shape() == want.shape());
-  std::vector<double> g = got.to_vector<double>(), w = want.to_vector<double>();
-  double worst = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (std::isnan(w[i]) || std::isnan(g[i])) {
-      if (std::isnan(w[i]) != std::isnan(g[i])) return std::numeric_limits<double>::infinity();
-      continue;
-    }
-    worst = std::max(worst, std::fabs(g[i] - w[i]) / (1 + std::fabs(w[i])));
-  }
-  return worst;
-}
-
-Tensor leaf(Shape shape, uint64_t seed, DType dt, double scale = 1.0) {
-  Generator g(seed);
-  Tensor t = mul(randn(std::move(shape), g, DType::F64), scale).to(dt);
-  t.requires_grad_(true);
-  return t;
-}
-Tensor fresh(const Tensor& t) {  // same values, a new leaf
-  Tensor c = t.detach().clone();
-  c.requires_grad_(true);
-  return c;
-}
 // Tolerance for comparing a float32 kernel with its float32 composed reference (both round).
 double tol_of(DType dt) { return dt == DType::F32 ? 2e-5 : 1e-12; }
 
 }  // namespace
 
-TEST_SUITE("fused") {
-
-TEST_CASE("fexp matches std::exp to 2 ulp over the float range, with exact special values") {
-  double worst = 0;
-  for (double x = -87.3; x < 88.72; x += 1.7e-3) {
-    const float f = static_cast<float>(x);
-    const double e = std::exp(static_cast<double>(f));
-    worst = std::max(worst, std::fabs(fexp(f) - e) / e);
-  }
-  CHECK(worst < 2e-7);
-  CHECK(fexp(0.0f) == 1.0f);
-  CHECK(fexp(-std::numeric_limits<float>::infinity()) == 0.0f);
-  CHECK(fexp(-200.0f) == 0.0f);
-  CHECK(std::isinf(fexp(std::numeric_limits<float>::infinity())));
-  CHECK(std::isinf(fexp(89.0f)));
-  CHECK(std::isnan(fexp(std::numeric_limits<float>::quiet_NaN())));
-  CHECK(fexp(1.25) == std::exp(1.25));  // float64: the library function itself
-}
+TEST_SUITE("autograd") {
 
 TEST_CASE("gelu and its gradient equal the exact tanh formula (float32 within 1e-6, float64 exact)") {
   for (DType dt : {DType::F32, DType::F64}) {
@@ -83,18 +39,16 @@ TEST_CASE("gelu and its gradient equal the exact tanh formula (float32 within 1e
     Tensor x = leaf({257, 600}, 3, dt, 3.0);  // 154k elements: the parallel path
     Tensor y = gelu(x);
     sum(y).backward();
-    const std::vector<double> xs = x.to_vector<double>(), ys = y.to_vector<double>(), gs = x.grad().to_vector<double>();
+    const std::vector<double> xs = x.to_vector<double>();
     const double k = 0.7978845608028654, c = 0.044715;
-    double wf = 0, wd = 0;
+    std::vector<double> f(xs.size()), d(xs.size());
     for (size_t i = 0; i < xs.size(); ++i) {
       const double v = xs[i], t = std::tanh(k * (v + c * v * v * v));
-      const double f = 0.5 * v * (1 + t);
-      const double d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v);
-      wf = std::max(wf, std::fabs(ys[i] - f) / (1 + std::fabs(f)));
-      wd = std::max(wd, std::fabs(gs[i] - d) / (1 + std::fabs(d)));
+      f[i] = 0.5 * v * (1 + t);
+      d[i] = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v);
     }
-    CHECK(wf < (dt == DType::F32 ? 1e-6 : 1e-15));
-    CHECK(wd < (dt == DType::F32 ? 1e-6 : 1e-15));
+    CHECK(worst_error(y.to_vector<double>(), f) < (dt == DType::F32 ? 1e-6 : 1e-15));
+    CHECK(worst_error(x.grad().to_vector<double>(), d) < (dt == DType::F32 ? 1e-6 : 1e-15));
   }
 }
 
@@ -115,10 +69,10 @@ TEST_CASE("causal_softmax equals masked_fill + softmax, forward and backward") {
         for (int64_t j = 0; j < Tk; ++j) m[i * Tk + j] = j > i + (Tk - Tq);
       Tensor mask = from_vector(m, {Tq, Tk}).to(DType::Bool);
       Tensor ref = softmax(masked_fill(mul(s2, scale), mask, -std::numeric_limits<double>::infinity()), -1);
-      CHECK(max_rel_err(y, ref) < tol_of(dt));
+      assert_close(y, ref, tol_of(dt));
       sum(mul(y, w)).backward();
       sum(mul(ref, w)).backward();
-      CHECK(max_rel_err(s.grad(), s2.grad()) < tol_of(dt));
+      assert_close(s.grad(), s2.grad(), tol_of(dt));
     }
   }
 }
@@ -142,10 +96,10 @@ TEST_CASE("cross_entropy equals −mean(log_softmax · onehot) over the kept row
     }
     Tensor loss = cross_entropy(x, from_vector(t, {N}), -1);
     Tensor ref = mul(sum(mul(log_softmax(x2, -1), from_vector(onehot, {N, V}).to(dt))), -1.0 / kept);
-    CHECK(max_rel_err(loss, ref) < tol_of(dt));
+    assert_close(loss, ref, tol_of(dt));
     loss.backward();
     ref.backward();
-    CHECK(max_rel_err(x.grad(), x2.grad()) < tol_of(dt));
+    assert_close(x.grad(), x2.grad(), tol_of(dt));
   }
 }
 
@@ -161,12 +115,12 @@ TEST_CASE("layer_norm equals the composed mean / var / rsqrt graph, forward and 
     Tensor xc = sub(x2, mu);
     Tensor var = mean(mul(xc, xc), {-1}, true);
     Tensor ref = add(mul(mul(xc, rsqrt(add(var, 1e-5))), w2), b2);
-    CHECK(max_rel_err(y, ref) < tol_of(dt));
+    assert_close(y, ref, tol_of(dt));
     sum(mul(y, gy)).backward();
     sum(mul(ref, gy)).backward();
-    CHECK(max_rel_err(x.grad(), x2.grad()) < tol_of(dt));
-    CHECK(max_rel_err(w.grad(), w2.grad()) < tol_of(dt));
-    CHECK(max_rel_err(b.grad(), b2.grad()) < tol_of(dt));
+    assert_close(x.grad(), x2.grad(), tol_of(dt));
+    assert_close(w.grad(), w2.grad(), tol_of(dt));
+    assert_close(b.grad(), b2.grad(), tol_of(dt));
   }
 }
 
@@ -179,8 +133,8 @@ TEST_CASE("sum over leading dims (bias gradients) equals a serial double loop") 
     std::vector<double> v = a.to_vector<double>(), want(C, 0.0);
     for (int64_t r = 0; r < R; ++r)
       for (int64_t j = 0; j < C; ++j) want[j] += v[r * C + j];
-    CHECK(max_rel_err(s, from_vector(want, {C})) < (dt == DType::F32 ? 1e-5 : 1e-13));
-    CHECK(max_rel_err(sum(a, {0}, true), sum(a.transpose(0, 2), {2}, true).transpose(0, 2)) < tol_of(dt));
+    assert_close(s, from_vector(want, {C}), dt == DType::F32 ? 1e-5 : 1e-13);
+    assert_close(sum(a, {0}, true), sum(a.transpose(0, 2), {2}, true).transpose(0, 2), tol_of(dt));
   }
 }
 
@@ -209,9 +163,9 @@ TEST_CASE("split parts accumulate their gradients like the unsplit graph") {
     Tensor ref = add(add(sum(mul(q, wa)), sum(mul(mul(kk, kk), wb))),
                      add(sum(mul(v, wc)), add(sum(mul(y2, wall)), sum(mul(q, v)))));
     ref.backward();
-    CHECK(max_rel_err(loss, ref) < tol_of(dt));
-    CHECK(max_rel_err(x.grad(), x2.grad()) < tol_of(dt));
-    CHECK(max_rel_err(W.grad(), W2.grad()) < tol_of(dt));
+    assert_close(loss, ref, tol_of(dt));
+    assert_close(x.grad(), x2.grad(), tol_of(dt));
+    assert_close(W.grad(), W2.grad(), tol_of(dt));
   }
 }
 
@@ -243,65 +197,10 @@ TEST_CASE("attention-shaped products: gradients of q, k, v views equal those of 
       Tensor l1 = run(qkv, false), l2 = run(qkv2, true);
       l1.backward();
       l2.backward();
-      CHECK(max_rel_err(l1, l2) < tol_of(dt));
-      CHECK(max_rel_err(qkv.grad(), qkv2.grad()) < tol_of(dt));
+      assert_close(l1, l2, tol_of(dt));
+      assert_close(qkv.grad(), qkv2.grad(), tol_of(dt));
     }
   }
-}
-
-TEST_CASE("Tensor::add_ and mul_ in place equal add and mul, with broadcasting and aliasing") {
-  for (DType dt : {DType::F32, DType::F64}) {
-    CAPTURE(dtype_name(dt));
-    NoGradGuard ng;
-    Tensor a = leaf({600, 257}, 71, dt).detach(), b = leaf({257}, 72, dt).detach();
-    Tensor want = add(a, mul(b, 0.5));
-    a.add_(b, 0.5);
-    CHECK(max_rel_err(a, want) == 0);
-    // a transposed view of itself: read fully before written
-    Tensor sq = leaf({64, 64}, 73, dt).detach();
-    Tensor want2 = add(sq, sq.t());
-    sq.add_(sq.t());
-    CHECK(max_rel_err(sq, want2) == 0);
-    // into a strided part
-    Tensor big = zeros({8, 30}, dt), part = leaf({8, 10}, 74, dt).detach();
-    big.narrow(1, 10, 10).add_(part);
-    CHECK(max_rel_err(big.narrow(1, 10, 10), part) == 0);
-    CHECK(max_rel_err(big.narrow(1, 0, 10), zeros({8, 10}, dt)) == 0);
-    Tensor m = leaf({1000, 70}, 75, dt).detach();
-    Tensor want3 = mul(m, -1.5);
-    m.mul_(-1.5);
-    CHECK(max_rel_err(m, want3) == 0);
-  }
-}
-
-TEST_CASE("randn in float32 equals normal_at (computed in double) within 5e-7, same counters") {
-  const int64_t n = 300001;  // odd, and several parallel chunks
-  Generator a(123), b(123);
-  a.reserve(1);  // an odd counter: randn realigns to pairs
-  b.reserve(1);
-  Tensor z = randn({n}, a);
-  Tensor z64 = randn({n}, b, DType::F64);
-  CHECK(a.counter() == b.counter());
-  std::vector<float> v = z.to_vector<float>();
-  std::vector<double> w = z64.to_vector<double>();
-  double worst = 0, mean = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    worst = std::max(worst, std::fabs(v[i] - w[i]) / (1 + std::fabs(w[i])));
-    mean += v[i];
-  }
-  CHECK(worst < 5e-7);
-  CHECK(std::fabs(mean / n) < 0.01);
-  CHECK(static_cast<double>(randn({4}, a).to_vector<float>()[0]) ==
-        doctest::Approx(static_cast<float>(b.normal_at(b.reserve(2 * 4) / 2))).epsilon(1e-6));
-}
-
-TEST_CASE("a gradient seed passed to backward is never modified in place") {
-  Tensor x = leaf({50, 40}, 81, DType::F32);
-  Tensor y = add(x, x);  // add hands the seed to both inputs: the same node twice
-  Tensor seed = ones({50, 40});
-  y.backward(seed);
-  CHECK(max_rel_err(seed, ones({50, 40})) == 0);
-  CHECK(max_rel_err(x.grad(), full({50, 40}, 2.0)) == 0);
 }
 
 }  // TEST_SUITE

@@ -1,7 +1,8 @@
 // The `noiseformer` command line, run as a separate process (the binary beside this test
 // executable): --help everywhere, one-line errors with a non-zero exit and no crash for bad
 // flags, corrupt or mismatched checkpoints and bad data, never a partly written checkpoint,
-// --config files, and prepare -> train -> eval -> sample end to end.
+// --config files, and prepare -> train -> eval -> sample end to end; `prepare` also called
+// in-process (cli/cmd_prepare.cpp).
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -28,13 +29,13 @@
 #include "data/dataset.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
+#include "cli/commands.h"
+#include "data/tokenizer.h"
 #include "tests/support.h"
 
 namespace fs = std::filesystem;
 
-using nf::test::TempDir;
-using nf::test::error_of;
-using nf::test::contains;
+using namespace nf::test;
 
 namespace {
 
@@ -47,15 +48,6 @@ std::string binary() {
   const fs::path bin = fs::path(buf).parent_path() / "noiseformer";
   REQUIRE_MESSAGE(fs::exists(bin), "noiseformer binary not found at " << bin.string());
   return bin.string();
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 std::string quote(const std::string& s) {
@@ -80,8 +72,8 @@ Result run(const std::string& args) {
   const std::string cmd = quote(binary()) + " " + args + " >" + quote(out) + " 2>" + quote(err) + " </dev/null";
   const int st = std::system(cmd.c_str());
   Result r;
-  r.out = read_text(out);
-  r.err = read_text(err);
+  r.out = read_bytes(out);
+  r.err = read_bytes(err);
   fs::remove(out);
   fs::remove(err);
   if (WIFSIGNALED(st)) {
@@ -107,19 +99,6 @@ void check_error(const Result& r, const std::string& cmd, const std::string& par
   CHECK(r.err.find(part) != std::string::npos);
 }
 
-// ~4 KB of deterministic pseudo-English.
-std::string fixture_text() {
-  const char* words[] = {"the", "king", "said", "unto", "them", "and", "it", "was", "so", "light",
-                         "of",  "day",  "in",   "land", "he",   "went", "forth", "good", "evening", "morning"};
-  nf::Generator g(777);
-  std::string s;
-  while (s.size() < 4000) {
-    s += words[g.next_u64() % 20];
-    s += (g.next_u64() % 9 == 0) ? ".\n" : " ";
-  }
-  return s;
-}
-
 const char* kModel = "--n-layer 2 --n-head 2 --n-embd 16 --block-size 16 --batch-size 4 --eval-iters 2 --quiet";
 
 // A prepared data dir and a short training run, shared by the tests that need a checkpoint.
@@ -128,7 +107,7 @@ struct Fixture {
   std::string data, run, ckpt;
   Fixture() {
     const std::string text = tmp.file("input.txt");
-    write_bytes(text, fixture_text());
+    write_bytes(text, nf::test::fixture_text(777, 4000));  // ~4 KB of pseudo-English
     data = tmp.file("data");
     run = tmp.file("run");
     ckpt = run + "/ckpt.safetensors";
@@ -162,7 +141,7 @@ bool has_tmp_files(const std::string& dir) {
 }
 
 std::vector<uint16_t> read_tokens(const std::string& path) {
-  const std::string b = read_text(path);
+  const std::string b = read_bytes(path);
   std::vector<uint16_t> t(b.size() / 2);
   for (size_t i = 0; i < t.size(); ++i)
     t[i] = static_cast<uint16_t>(static_cast<unsigned char>(b[2 * i]) | (static_cast<unsigned char>(b[2 * i + 1]) << 8));
@@ -224,7 +203,7 @@ TEST_SUITE("cli") {
     Fixture fx;
     CHECK(fs::exists(fx.data + "/train.bin"));
     CHECK(fs::exists(fx.data + "/val.bin"));
-    nlohmann::json meta = nlohmann::json::parse(read_text(fx.data + "/meta.json"));
+    nlohmann::json meta = nlohmann::json::parse(read_bytes(fx.data + "/meta.json"));
     CHECK(meta["tokenizer"] == "char");
     const int vocab = meta["vocab_size"].get<int>();
     CHECK(fs::exists(fx.ckpt));
@@ -232,7 +211,7 @@ TEST_SUITE("cli") {
     CHECK_FALSE(has_tmp_files(fx.run));
     // log.jsonl: 4 iterations, evaluations at 1 and 3
     int iters = 0, evals = 0;
-    for (const std::string& l : lines(read_text(fx.run + "/log.jsonl"))) {
+    for (const std::string& l : lines(read_bytes(fx.run + "/log.jsonl"))) {
       auto j = nlohmann::json::parse(l);
       (j.contains("val_loss") ? evals : iters)++;
     }
@@ -272,7 +251,7 @@ TEST_SUITE("cli") {
 
   TEST_CASE("corrupt, truncated and mismatched checkpoints: one-line error, no crash") {
     Fixture fx;
-    const std::string bytes = read_text(fx.ckpt);
+    const std::string bytes = read_bytes(fx.ckpt);
     const std::string eval = "eval --data " + quote(fx.data) + " --checkpoint ";
     // truncated
     const std::string trunc = fx.tmp.file("trunc.safetensors");
@@ -317,7 +296,7 @@ TEST_SUITE("cli") {
 
   TEST_CASE("bad data: ids >= vocab_size, odd length, shorter than a block, missing meta.json") {
     Fixture fx;
-    const std::string before = read_text(fx.ckpt);
+    const std::string before = read_bytes(fx.ckpt);
     auto train_into = [&](const std::string& data, const std::string& out) {
       return run("train --data " + quote(data) + " --out " + quote(out) + " " + kModel + " --max-iters 2 --eval-interval 1");
     };
@@ -326,7 +305,7 @@ TEST_SUITE("cli") {
       CHECK_FALSE(fs::exists(out + "/ckpt.state.safetensors"));
       CHECK_FALSE(has_tmp_files(out));
     };
-    const int vocab = nlohmann::json::parse(read_text(fx.data + "/meta.json"))["vocab_size"].get<int>();
+    const int vocab = nlohmann::json::parse(read_bytes(fx.data + "/meta.json"))["vocab_size"].get<int>();
 
     // a token id >= vocab_size
     std::string d = fx.copy_data("big_id");
@@ -342,10 +321,10 @@ TEST_SUITE("cli") {
 
     // odd length
     d = fx.copy_data("odd");
-    write_bytes(d + "/train.bin", read_text(d + "/train.bin") + "x");
+    write_bytes(d + "/train.bin", read_bytes(d + "/train.bin") + "x");
     check_error(train_into(d, fx.tmp.file("o2")), "train", "odd length");
     no_checkpoint(fx.tmp.file("o2"));
-    write_bytes(d + "/val.bin", read_text(d + "/val.bin") + "x");
+    write_bytes(d + "/val.bin", read_bytes(d + "/val.bin") + "x");
     check_error(run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(d)), "eval", "odd length");
 
     // shorter than one block (block 16: 17 tokens are needed for one window)
@@ -374,7 +353,7 @@ TEST_SUITE("cli") {
     check_error(train_into(d, fx.run), "train", "token id");
     check_error(run("train --data " + quote(d) + " --out " + quote(fx.run) + " --resume --max-iters 8 --quiet"), "train",
                 "token id");
-    CHECK(read_text(fx.ckpt) == before);
+    CHECK(read_bytes(fx.ckpt) == before);
     CHECK_FALSE(has_tmp_files(fx.run));
   }
 
@@ -394,7 +373,7 @@ TEST_SUITE("cli") {
     CHECK(c.n_layer == 1);
     CHECK(c.n_embd == 8);  // the flag wins
     std::vector<double> lrs;
-    for (const std::string& l : lines(read_text(out + "/log.jsonl"))) {
+    for (const std::string& l : lines(read_bytes(out + "/log.jsonl"))) {
       auto j = nlohmann::json::parse(l);
       if (j.contains("lr")) lrs.push_back(j["lr"].get<double>());
     }
@@ -415,7 +394,7 @@ TEST_SUITE("cli") {
                    " --resume --max-iters 6 --eval-interval 2 --quiet");
     REQUIRE_MESSAGE(r.code == 0, r.err);
     std::vector<int64_t> iters;
-    for (const std::string& l : lines(read_text(fx.run + "/log.jsonl"))) {
+    for (const std::string& l : lines(read_bytes(fx.run + "/log.jsonl"))) {
       auto j = nlohmann::json::parse(l);
       if (j.contains("loss")) iters.push_back(j["iter"].get<int64_t>());
     }
@@ -452,5 +431,23 @@ TEST_SUITE("cli") {
     CHECK_FALSE(fs::exists(out + "/ckpt.safetensors"));
     check_error(run("eval --checkpoint x --data y --device cuda"), "eval", "cuda");
     check_error(run("sample --checkpoint x --device cuda"), "sample", "cuda");
+  }
+
+  TEST_CASE("noiseformer prepare: end to end through the command") {
+    TempDir tmp;
+    write_bytes(tmp.file("in.txt"), kSample);
+    std::string out = tmp.file("out");
+    std::vector<std::string> args = {"prepare", "--input", tmp.file("in.txt"), "--out", out,
+                                     "--tokenizer", "bpe", "--vocab-size", "300",
+                                     "--val-fraction", "0.2"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    CHECK(nf::cli::cmd_prepare(static_cast<int>(argv.size()), argv.data()) == 0);
+    CHECK(nf::load_tokenizer(out + "/meta.json")->vocab_size() == 300);
+
+    std::vector<std::string> bad = {"prepare", "--tokenizer", "wordpiece"};
+    std::vector<char*> bargv;
+    for (auto& a : bad) bargv.push_back(a.data());
+    CHECK(nf::cli::cmd_prepare(static_cast<int>(bargv.size()), bargv.data()) != 0);
   }
 }

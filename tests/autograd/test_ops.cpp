@@ -1,8 +1,8 @@
-// Forward values of the nn and shape ops against hand-computed numbers and against the same
-// maths composed from simpler ops; fused backward kernels against the composed graphs on inputs
-// large enough to take the multi-threaded paths; and the errors each op raises.
+// The differentiable ops (autograd/ops_*.cpp): numpy broadcasting and the errors that name the op
+// and the shapes; forward values of the nn and shape ops against hand-computed numbers and
+// against the same maths composed from simpler ops; fused backward kernels against the composed
+// graphs on inputs large enough to take the multi-threaded paths; and the errors each op raises.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <functional>
@@ -15,27 +15,11 @@
 #include "tests/support.h"
 
 using namespace nf;
-
-using nf::test::TempDir;
-using nf::test::error_of;
-using nf::test::contains;
+using namespace nf::test;
 
 namespace {
 
-
-Tensor f32(const std::vector<float>& v, Shape shape) { return from_vector<float>(v, std::move(shape)); }
-Tensor f64(const std::vector<double>& v, Shape shape) { return from_vector<double>(v, std::move(shape)); }
-Tensor i64(const std::vector<int64_t>& v, Shape shape) { return from_vector<int64_t>(v, std::move(shape)); }
 Tensor mask_of(const std::vector<int64_t>& v, Shape shape) { return i64(v, std::move(shape)).to(DType::Bool); }
-using nf::test::values;
-
-void check_close(const Tensor& got, const Tensor& want, double tol) {
-  REQUIRE(got.shape() == want.shape());
-  std::vector<double> g = values(got), w = values(want);
-  double worst = 0;
-  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::fabs(g[i] - w[i]) / (1 + std::fabs(w[i])));
-  CHECK(worst <= tol);
-}
 
 // Gradients of sum(w ⊙ f(x)) with respect to each input, with a fixed random w.
 std::vector<Tensor> grads_of(const std::function<Tensor(const std::vector<Tensor>&)>& f, std::vector<Tensor> inputs) {
@@ -48,11 +32,49 @@ std::vector<Tensor> grads_of(const std::function<Tensor(const std::vector<Tensor
   return out;
 }
 
-using nf::test::Threads;
-
 }  // namespace
 
-TEST_SUITE("ops") {
+TEST_SUITE("autograd") {
+  // ---- broadcasting and errors ---------------------------------------------------------------------
+  TEST_CASE("broadcasting follows numpy rules") {
+    Tensor a = iota({2, 1}), b = iota({1, 3});
+    Tensor c = add(a, b);
+    CHECK(c.shape() == Shape{2, 3});
+    CHECK(values(c) == std::vector<double>{0, 1, 2, 1, 2, 3});
+    CHECK(add(iota({4, 1, 3}), iota({2, 1})).shape() == Shape{4, 2, 3});
+    CHECK(mul(iota({2, 3}), iota({3})).shape() == Shape{2, 3});
+    CHECK(values(mul(iota({2, 3}), f32({2}, {}))) == std::vector<double>{0, 2, 4, 6, 8, 10});
+  }
+
+  TEST_CASE("a failed broadcast names the op and both shapes") {
+    const std::string msg = error_of([] { add(zeros({2, 3}), zeros({4})); });
+    CHECK(contains(msg, "add"));
+    CHECK(contains(msg, "[2, 3]"));
+    CHECK(contains(msg, "[4]"));
+    CHECK(contains(error_of([] { mul(zeros({2, 3}), zeros({3, 2})); }), "mul"));
+    CHECK(contains(error_of([] { matmul(zeros({2, 3}), zeros({2, 3})); }), "matmul"));
+  }
+
+  TEST_CASE("dtype mismatches and out-of-range dims throw naming the op") {
+    std::string msg = error_of([] { add(zeros({2}), zeros({2}, DType::F64)); });
+    CHECK(contains(msg, "add"));
+    CHECK(contains(msg, "float32"));
+    CHECK(contains(msg, "float64"));
+    CHECK(contains(error_of([] { matmul(zeros({2, 2}), zeros({2, 2}, DType::F64)); }), "matmul"));
+    CHECK(contains(error_of([] { exp(zeros({2}, DType::I64)); }), "exp"));
+    Tensor a = zeros({2, 3});
+    CHECK(contains(error_of([&] { sum(a, {2}); }), "sum"));
+    CHECK(contains(error_of([&] { a.transpose(0, 5); }), "transpose"));
+    CHECK(contains(error_of([&] { a.narrow(1, 2, 2); }), "narrow"));
+    CHECK(contains(error_of([&] { a.narrow(3, 0, 1); }), "narrow"));
+    CHECK(contains(error_of([&] { a.select(0, 2); }), "select"));
+    CHECK(contains(error_of([&] { a.permute({0, 0}); }), "permute"));
+    CHECK(contains(error_of([&] { a.expand({4, 3}); }), "expand"));
+    CHECK(contains(error_of([&] { softmax(a, 2); }), "softmax"));
+    CHECK(contains(error_of([&] { a.view({4, 2}); }), "view"));
+    CHECK(a.select(0, -1).shape() == Shape{3});  // negative indices count from the end
+  }
+
   // ---- softmax family --------------------------------------------------------------------------------
   TEST_CASE("softmax: hand values, rows sum to 1, stable for large inputs") {
     Tensor y = softmax(f64({1, 2, 3, 0, 0, 0}, {2, 3}), -1);
@@ -74,9 +96,9 @@ TEST_SUITE("ops") {
   TEST_CASE("softmax and log_softmax over dim 0 equal the last-dim op on the transpose") {
     Generator g(2);
     Tensor x = randn({5, 4, 3}, g, DType::F64);
-    check_close(softmax(x, 0), softmax(x.transpose(0, 2), -1).transpose(0, 2).contiguous(), 1e-14);
-    check_close(log_softmax(x, 1), log_softmax(x.transpose(1, 2), -1).transpose(1, 2).contiguous(), 1e-14);
-    check_close(log_softmax(x, -1), log(softmax(x, -1)), 1e-12);
+    assert_close(softmax(x, 0), softmax(x.transpose(0, 2), -1).transpose(0, 2).contiguous(), 1e-14);
+    assert_close(log_softmax(x, 1), log_softmax(x.transpose(1, 2), -1).transpose(1, 2).contiguous(), 1e-14);
+    assert_close(log_softmax(x, -1), log(softmax(x, -1)), 1e-12);
     CHECK(softmax(f64({3}, {}), 0).item() == 1.0);  // a 0-d tensor is one row of one
   }
 
@@ -89,12 +111,12 @@ TEST_SUITE("ops") {
         Tensor e = exp(v[0]);
         return div(e, sum(e, {dim}, true));
       }, {x});
-      check_close(fused[0], composed[0], 1e-12);
+      assert_close(fused[0], composed[0], 1e-12);
       auto lfused = grads_of([dim](const std::vector<Tensor>& v) { return log_softmax(v[0], dim); }, {x});
       auto lcomposed = grads_of([dim](const std::vector<Tensor>& v) {
         return sub(v[0], log(sum(exp(v[0]), {dim}, true)));
       }, {x});
-      check_close(lfused[0], lcomposed[0], 1e-12);
+      assert_close(lfused[0], lcomposed[0], 1e-12);
     }
   }
 
@@ -129,13 +151,13 @@ TEST_SUITE("ops") {
     for (Shape shape : {Shape{2, 4, 6, 6}, Shape{2, 4, 3, 7}, Shape{8, 4, 64, 64}}) {
       CAPTURE(shape_str(shape));
       Tensor s = randn(shape, g, DType::F64).requires_grad_();
-      check_close(causal_softmax(s, scale), reference(s), 1e-14);
+      assert_close(causal_softmax(s, scale), reference(s), 1e-14);
       auto fused = grads_of([scale](const std::vector<Tensor>& v) { return causal_softmax(v[0], scale); }, {s});
       auto composed = grads_of([&](const std::vector<Tensor>& v) { return reference(v[0]); }, {s});
-      check_close(fused[0], composed[0], 1e-12);
+      assert_close(fused[0], composed[0], 1e-12);
     }
     Tensor s32 = randn({2, 5, 5}, g);
-    check_close(causal_softmax(s32, scale), reference(s32), 1e-6);  // float32 too
+    assert_close(causal_softmax(s32, scale), reference(s32), 1e-6);  // float32 too
     CHECK(contains(error_of([&] { causal_softmax(randn({4, 3}, g), 1.0); }), "causal_softmax"));
     CHECK(contains(error_of([&] { causal_softmax(randn({4}, g), 1.0); }), "causal_softmax"));
   }
@@ -173,7 +195,7 @@ TEST_SUITE("ops") {
     Tensor fused = logits.grad();
     logits.zero_grad();
     reference(logits).backward();
-    check_close(fused, logits.grad(), 1e-14);
+    assert_close(fused, logits.grad(), 1e-14);
     // Ignored rows get no gradient; kept rows' gradients sum to 0 ((softmax − onehot)/count).
     std::vector<double> gv = values(fused);
     double row3 = 0, row0 = 0;
@@ -229,9 +251,9 @@ TEST_SUITE("ops") {
       CHECK(var[r] == doctest::Approx(1.0).epsilon(1e-5));
     }
     Tensor w = randn({40}, g, DType::F64), b = randn({40}, g, DType::F64);
-    check_close(layer_norm(x, w, b, 1e-5), add(mul(y, w), b), 1e-14);
-    check_close(layer_norm(x, w, Tensor(), 1e-5), mul(y, w), 1e-14);
-    check_close(layer_norm(x, Tensor(), b, 1e-5), add(y, b), 1e-14);
+    assert_close(layer_norm(x, w, b, 1e-5), add(mul(y, w), b), 1e-14);
+    assert_close(layer_norm(x, w, Tensor(), 1e-5), mul(y, w), 1e-14);
+    assert_close(layer_norm(x, Tensor(), b, 1e-5), add(y, b), 1e-14);
     // Hand value: [1, 3] -> mean 2, var 1 -> [-1, 1] / sqrt(1 + eps)
     std::vector<double> h = values(layer_norm(f64({1, 3}, {2}), Tensor(), Tensor(), 0.0));
     CHECK(h == std::vector<double>{-1, 1});
@@ -247,16 +269,16 @@ TEST_SUITE("ops") {
       return add(mul(mul(c, rsqrt(add(var, 1e-5))), v[1]), v[2]);
     };
     auto ln = [](const std::vector<Tensor>& v) { return layer_norm(v[0], v[1], v[2], 1e-5); };
-    check_close(ln({x, w, b}), ln_ref({x, w, b}), 1e-12);
+    assert_close(ln({x, w, b}), ln_ref({x, w, b}), 1e-12);
     auto fused = grads_of(ln, {x, w, b}), composed = grads_of(ln_ref, {x, w, b});
-    for (int k = 0; k < 3; ++k) check_close(fused[k], composed[k], 1e-10);
+    for (int k = 0; k < 3; ++k) assert_close(fused[k], composed[k], 1e-10);
     auto rms_ref = [](const std::vector<Tensor>& v) {
       return mul(mul(v[0], rsqrt(add(mean(mul(v[0], v[0]), {-1}, true), 1e-5))), v[1]);
     };
     auto rms = [](const std::vector<Tensor>& v) { return rms_norm(v[0], v[1], 1e-5); };
-    check_close(rms({x, w}), rms_ref({x, w}), 1e-12);
+    assert_close(rms({x, w}), rms_ref({x, w}), 1e-12);
     auto rf = grads_of(rms, {x, w}), rc = grads_of(rms_ref, {x, w});
-    for (int k = 0; k < 2; ++k) check_close(rf[k], rc[k], 1e-10);
+    for (int k = 0; k < 2; ++k) assert_close(rf[k], rc[k], 1e-10);
     // dweight does not depend on the thread count.
     std::vector<double> one, many;
     {

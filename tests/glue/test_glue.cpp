@@ -10,6 +10,7 @@
 
 #include "glue/data.h"
 #include "glue/metrics.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using nf::GlueTask;
@@ -17,26 +18,14 @@ using nf::GlueTask;
 namespace {
 
 // A fake <glue_dir>, removed with everything in it at scope exit.
-struct GlueDir {
-  fs::path path;
-  GlueDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("nf_test_glue_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~GlueDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct GlueDir : nf::test::TempDir {
   // Writes <glue_dir>/<task>/<file> with exactly `text` (no newline added).
   std::string write(const std::string& task, const std::string& file, const std::string& text) const {
-    fs::create_directories(path / task);
-    const std::string p = (path / task / file).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
+    const fs::path p = path / task / file;
+    nf::test::write_bytes(p, text);
+    return p.string();
   }
-  std::string dir() const { return path.string(); }
+  std::string dir() const { return str(); }
 };
 
 }  // namespace
@@ -425,5 +414,12 @@ TEST_SUITE("glue") {
     CHECK_THROWS_AS(nf::glue_metrics(GlueTask::SST2, {0, 2}, {0, 1}), std::invalid_argument);
     CHECK_THROWS_AS(nf::glue_metrics(GlueTask::SST2, {0, 0.5}, {0, 1}), std::invalid_argument);
     CHECK_THROWS_AS(nf::glue_metrics(GlueTask::SST2, {0, 1}, {0}), std::invalid_argument);
+  }
+
+  TEST_CASE("a constant prediction (STS-B's majority baseline) has correlation exactly 0") {
+    // The mean of the constants is rounded (3 x 2.7 / 3 != 2.7), which must not leave ~1e-16.
+    CHECK(nf::pearson_correlation({2.7, 2.7, 2.7}, {1, 2, 4}) == 0.0);
+    CHECK(nf::spearman_correlation({2.7, 2.7, 2.7}, {1, 2, 4}) == 0.0);
+    CHECK(nf::pearson_correlation({1, 2, 4}, {0.1, 0.1, 0.1}) == 0.0);
   }
 }

@@ -32,8 +32,10 @@
 #include "autograd/ops.h"
 #include "tensor/strided.h"
 #include "optim/optim.h"
+#include "tests/support.h"
 
 using namespace nf;
+using namespace nf::test;
 
 namespace {
 
@@ -62,30 +64,6 @@ Tensor rnd(const Shape& s, DType dt, uint64_t seed) {
   return randn(s, g, dt);
 }
 Tensor ids_of(const std::vector<int64_t>& v, Shape s) { return from_vector<int64_t>(v, std::move(s)); }
-
-double worst_error(const Tensor& got, const Tensor& want) {
-  std::vector<double> g = host(got).to_vector<double>(), w = want.to_vector<double>();
-  double worst = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (std::isnan(w[i]) || std::isnan(g[i])) {
-      if (std::isnan(w[i]) != std::isnan(g[i])) return std::numeric_limits<double>::infinity();
-      continue;
-    }
-    if (std::isinf(w[i]) || std::isinf(g[i])) {
-      if (g[i] != w[i]) return std::numeric_limits<double>::infinity();
-      continue;
-    }
-    worst = std::max(worst, std::fabs(g[i] - w[i]) / (1 + std::fabs(w[i])));
-  }
-  return worst;
-}
-// got: a device tensor; want: the CPU result.
-void check_close(const Tensor& got, const Tensor& want, double tolerance) {
-  REQUIRE(got.shape() == want.shape());
-  const double e = worst_error(got, want);
-  CHECK(e <= tolerance);
-}
-void check_exact(const Tensor& got, const Tensor& want) { check_close(got, want, 0.0); }
 
 // CPU gradient of sum(g ⊙ f(x)) with respect to each input.
 std::vector<Tensor> cpu_grads(const std::function<Tensor(const std::vector<Tensor>&)>& f, std::vector<Tensor> inputs,
@@ -158,7 +136,7 @@ TEST_CASE("device tensors round-trip and the caching allocator reuses blocks") {
   Tensor x = rnd({3, 5, 7}, DType::F32, 1);
   Tensor d = dev(x);
   CHECK(d.device() == Device::CUDA);
-  check_exact(d, x);
+  assert_close(d, x, 0);
   CHECK(dev(full({}, 2.5)).item() == 2.5);
   Tensor i = dev(ids_of({3, -1, 7}, {3}));
   CHECK(host(i).to_vector<int64_t>() == std::vector<int64_t>{3, -1, 7});
@@ -214,12 +192,12 @@ TEST_CASE("unary kernels match the CPU ops (contiguous and transposed input)") {
       Tensor want = c.cpu(x);
       Tensor dx = dev(x), out = dempty(x.shape(), dt);
       cuda::unary(dt, c.op, c.s, x.shape(), P(out), out.strides(), P(dx), dx.strides());
-      check_close(out, want, tol(dt));
+      assert_close(out, want, tol(dt));
       // Transposed (strided) input, contiguous output.
       Tensor xt = dx.t();
       Tensor out_t = dempty(xt.shape(), dt);
       cuda::unary(dt, c.op, c.s, xt.shape(), P(out_t), out_t.strides(), P(xt), xt.strides());
-      check_close(out_t, c.cpu(x.t()).contiguous(), tol(dt));
+      assert_close(out_t, c.cpu(x.t()).contiguous(), tol(dt));
     }
   }
 }
@@ -250,7 +228,7 @@ TEST_CASE("binary kernels broadcast like the CPU ops") {
         Tensor da = dev(a), db = dev(b), out = dempty(s, dt);
         cuda::binary(dt, c.op, 0, s, P(out), out.strides(), P(da), broadcast_strides(da, s), P(db),
                      broadcast_strides(db, s));
-        check_close(out, want, tol(dt));
+        assert_close(out, want, tol(dt));
       }
 }
 
@@ -286,7 +264,7 @@ TEST_CASE("unary backward kernels match CPU autograd") {
       }
       Tensor dg = dev(g), ds = dev(saved), out = dempty(x.shape(), dt);
       cuda::binary(dt, c.op, c.s, x.shape(), P(out), out.strides(), P(dg), dg.strides(), P(ds), ds.strides());
-      check_close(out, want, tol(dt));
+      assert_close(out, want, tol(dt));
     }
 }
 
@@ -299,7 +277,7 @@ TEST_CASE("copy converts dtypes, follows strides and broadcasts; fill") {
   Tensor p = d.permute({2, 0, 1});
   Tensor out = dempty(p.shape(), DType::F32);
   cuda::copy(p.shape(), DType::F32, P(out), out.strides(), DType::F32, P(p), p.strides());
-  check_exact(out, x.permute({2, 0, 1}).contiguous());
+  assert_close(out, x.permute({2, 0, 1}).contiguous(), 0);
   // Every dtype pair.
   Tensor ints = ids_of({-3, 0, 1, 7, 2, 0}, {2, 3});
   const DType all[] = {DType::F32, DType::F64, DType::I64, DType::Bool};
@@ -316,12 +294,12 @@ TEST_CASE("copy converts dtypes, follows strides and broadcasts; fill") {
   Tensor row = rnd({5}, DType::F64, 8);
   Tensor drow = dev(row), m = dempty({4, 5}, DType::F64);
   cuda::copy(m.shape(), DType::F64, P(m), m.strides(), DType::F64, P(drow), broadcast_strides(drow, m.shape()));
-  check_exact(m, row.expand({4, 5}).contiguous());
+  assert_close(m, row.expand({4, 5}).contiguous(), 0);
   // fill
   for (DType dt : all) {
     Tensor f = dempty({3, 7}, dt);
     cuda::fill(dt, P(f), f.numel(), 1.0);
-    check_exact(f.to(Device::CPU).to(DType::F64), ones({3, 7}, DType::F64));
+    assert_close(f.to(Device::CPU).to(DType::F64), ones({3, 7}, DType::F64), 0);
   }
 }
 
@@ -336,11 +314,11 @@ TEST_CASE("masked_fill and where, forward and backward") {
       Tensor out = dempty(a.shape(), dt);
       cuda::masked_fill(dt, a.shape(), P(out), out.strides(), P(da), da.strides(), P<bool>(dm),
                         broadcast_strides(dm, a.shape()), -1e9);
-      check_exact(out, masked_fill(a, mask, -1e9));
+      assert_close(out, masked_fill(a, mask, -1e9), 0);
       Tensor w = dempty(a.shape(), dt);
       cuda::where(dt, a.shape(), P(w), w.strides(), P<bool>(dm), broadcast_strides(dm, a.shape()), P(da), da.strides(),
                   P(db), broadcast_strides(db, a.shape()));
-      check_exact(w, where(mask, a, b));
+      assert_close(w, where(mask, a, b), 0);
     }
     // where's backward: da = cond ? g : 0 (a null "b"), db = sum_to(cond ? 0 : g)
     Tensor g = rnd(a.shape(), dt, 11);
@@ -350,10 +328,10 @@ TEST_CASE("masked_fill and where, forward and backward") {
     const Shape bm = broadcast_strides(dm, a.shape());
     cuda::where(dt, a.shape(), P(ga), ga.strides(), P<bool>(dm), bm, P(dg), dg.strides(), nullptr, {});
     cuda::where(dt, a.shape(), P(gb_full), gb_full.strides(), P<bool>(dm), bm, nullptr, {}, P(dg), dg.strides());
-    check_exact(ga, want[0]);
+    assert_close(ga, want[0], 0);
     Tensor gb = dempty({6, 6}, dt);
     cuda::sum(dt, a.shape(), P(gb), broadcast_strides(gb, a.shape()), P(gb_full), gb_full.strides());
-    check_close(gb, want[1], tol(dt));
+    assert_close(gb, want[1], tol(dt));
   }
 }
 
@@ -389,18 +367,18 @@ TEST_CASE("sum over any dims matches the CPU (both kernel strategies, strided in
       Tensor want = sum(x, c.dims, /*keepdim=*/true);
       Tensor out = dempty(want.shape(), dt);
       cuda::sum(dt, x.shape(), P(out), broadcast_strides(out, x.shape()), P(dx), dx.strides());
-      check_close(out, want, tol(dt) * 10);
+      assert_close(out, want, tol(dt) * 10);
     }
   // The row/column shortcuts and the empty reduction.
   Tensor m = rnd({123, 45}, DType::F64, 13), dm = dev(m);
   Tensor r = dempty({123}, DType::F64), c = dempty({45}, DType::F64);
   cuda::sum_rows(DType::F64, P(r), P(dm), 123, 45);
   cuda::sum_cols(DType::F64, P(c), P(dm), 123, 45);
-  check_close(r, sum(m, {1}), 1e-12);
-  check_close(c, sum(m, {0}), 1e-12);
+  assert_close(r, sum(m, {1}), 1e-12);
+  assert_close(c, sum(m, {0}), 1e-12);
   Tensor z = dempty({3, 0}, DType::F32), zo = dempty({3, 1}, DType::F32);
   cuda::sum(DType::F32, z.shape(), P(zo), broadcast_strides(zo, z.shape()), P(z), z.strides());
-  check_exact(zo, zeros({3, 1}));
+  assert_close(zo, zeros({3, 1}), 0);
 }
 
 TEST_CASE("sum of squares accumulates in double") {
@@ -430,13 +408,13 @@ TEST_CASE("max over the last dim: values, first argmax, NaN rule, backward") {
       }
       Tensor dx = dev(x), vals = dempty({33}, dt), idx = dempty({33}, DType::I64);
       cuda::max_lastdim(dt, P(vals), P<int64_t>(idx), P(dx), 33, n);
-      check_exact(vals, max(x, -1));
+      assert_close(vals, max(x, -1), 0);
       CHECK(host(idx).to_vector<int64_t>() == argmax(x, -1).to_vector<int64_t>());
       Tensor g = rnd({33}, dt, 17);
       Tensor want = cpu_grads([](const std::vector<Tensor>& in) { return max(in[0], -1); }, {x}, g)[0];
       Tensor dg = dev(g), gx = dempty(x.shape(), dt);
       cuda::max_backward(dt, P(gx), P(dg), P<int64_t>(idx), 33, n);
-      check_exact(gx, want);
+      assert_close(gx, want, 0);
     }
 }
 
@@ -449,14 +427,14 @@ TEST_CASE("cumsum along the last and a middle dim, forward and reverse") {
     cuda::cumsum(dt, P(o1), P(dx), 3 * 40, 17, 1, false);  // dim -1
     cuda::cumsum(dt, P(o2), P(dx), 3, 40, 17, false);      // dim 1
     NoGradGuard ng;
-    check_exact(o1, cumsum(x, -1));
-    check_exact(o2, cumsum(x, 1));
+    assert_close(o1, cumsum(x, -1), 0);
+    assert_close(o2, cumsum(x, 1), 0);
     // reverse = cumsum's backward
     Tensor g = rnd(x.shape(), dt, 19);
     Tensor want = cpu_grads([](const std::vector<Tensor>& in) { return cumsum(in[0], 1); }, {x}, g)[0];
     Tensor dg = dev(g), r = dempty(x.shape(), dt);
     cuda::cumsum(dt, P(r), P(dg), 3, 40, 17, true);
-    check_exact(r, want);
+    assert_close(r, want, 0);
   }
 }
 
@@ -474,16 +452,16 @@ TEST_CASE("softmax and log_softmax, forward and backward, short and long rows") 
       cuda::log_softmax_forward(dt, P(ly), P(dx), rows, n);
       {
         NoGradGuard ng;
-        check_close(y, softmax(x, -1), tol(dt));
-        check_close(ly, log_softmax(x, -1), tol(dt));
+        assert_close(y, softmax(x, -1), tol(dt));
+        assert_close(ly, log_softmax(x, -1), tol(dt));
       }
       Tensor want = cpu_grads([](const std::vector<Tensor>& in) { return softmax(in[0], -1); }, {x}, g)[0];
       Tensor lwant = cpu_grads([](const std::vector<Tensor>& in) { return log_softmax(in[0], -1); }, {x}, g)[0];
       Tensor gx = dempty(x.shape(), dt), lgx = dempty(x.shape(), dt);
       cuda::softmax_backward(dt, P(gx), P(y), P(dg), rows, n, 1.0);
       cuda::log_softmax_backward(dt, P(lgx), P(ly), P(dg), rows, n);
-      check_close(gx, want, tol(dt));
-      check_close(lgx, lwant, tol(dt) * 10);
+      assert_close(gx, want, tol(dt));
+      assert_close(lgx, lwant, tol(dt) * 10);
     }
 }
 
@@ -504,11 +482,11 @@ TEST_CASE("causal_softmax: scale, mask with offset Tk - Tq, backward") {
       cuda::causal_softmax_forward(dt, P(y), P(dx), rows, c.Tq, c.Tk, scale);
       {
         NoGradGuard ng;
-        check_close(y, causal_softmax(x, scale), tol(dt));
+        assert_close(y, causal_softmax(x, scale), tol(dt));
       }
       Tensor want = cpu_grads([&](const std::vector<Tensor>& in) { return causal_softmax(in[0], scale); }, {x}, g)[0];
       cuda::causal_softmax_backward(dt, P(gx), P(y), P(dg), rows, c.Tq, c.Tk, scale);
-      check_close(gx, want, tol(dt));
+      assert_close(gx, want, tol(dt));
     }
 }
 
@@ -528,7 +506,7 @@ TEST_CASE("cross_entropy with ignore_index, forward and backward") {
       cuda::cross_entropy_forward(dt, P(loss), P(lse), P<int64_t>(count), P(dl), P<int64_t>(dt_), N, V, -1);
       {
         NoGradGuard ng;
-        check_close(loss, cross_entropy(logits, targets, -1), tol(dt));
+        assert_close(loss, cross_entropy(logits, targets, -1), tol(dt));
       }
       CHECK(host(count).to_vector<int64_t>()[0] == N - (N + 4) / 5);
       Tensor g = full({}, 1.7, dt);
@@ -536,7 +514,7 @@ TEST_CASE("cross_entropy with ignore_index, forward and backward") {
                               {logits}, g)[0];
       Tensor dgl = dev(g), dx = dempty({N, V}, dt);
       cuda::cross_entropy_backward(dt, P(dx), P(dgl), P(dl), P(lse), P<int64_t>(dt_), P<int64_t>(count), N, V, -1);
-      check_close(dx, want, tol(dt));
+      assert_close(dx, want, tol(dt));
     }
   // Every row ignored: NaN loss, zero gradient.
   Tensor logits = rnd({4, 6}, DType::F32, 26), targets = ids_of({-1, -1, -1, -1}, {4});
@@ -546,7 +524,7 @@ TEST_CASE("cross_entropy with ignore_index, forward and backward") {
   CHECK(std::isnan(loss.item()));
   Tensor g = dev(ones({})), dx = dempty({4, 6}, DType::F32);
   cuda::cross_entropy_backward(DType::F32, P(dx), P(g), P(dl), P(lse), P<int64_t>(dtg), P<int64_t>(count), 4, 6, -1);
-  check_exact(dx, zeros({4, 6}));
+  assert_close(dx, zeros({4, 6}), 0);
 }
 
 TEST_CASE("first_invalid_id finds the first bad id") {
@@ -586,16 +564,16 @@ TEST_CASE("layer_norm and rms_norm, forward and backward, with and without affin
         };
         {
           NoGradGuard ng;
-          check_close(y, ln(in), tol(dt));
+          assert_close(y, ln(in), tol(dt));
         }
         std::vector<Tensor> want = cpu_grads(ln, in, g);
         Tensor gx = dempty({R, C}, dt), gw = dempty({C}, dt), gb = dempty({C}, dt);
         cuda::norm_backward(dt, true, P(gx), affine ? P(gw) : nullptr, affine ? P(gb) : nullptr, P(dg), P(dx), P(mean),
                             P(rstd), ptr(dw), R, C);
-        check_close(gx, want[0], tol(dt) * 5);
+        assert_close(gx, want[0], tol(dt) * 5);
         if (affine) {
-          check_close(gw, want[1], tol(dt) * 5);
-          check_close(gb, want[2], tol(dt) * 5);
+          assert_close(gw, want[1], tol(dt) * 5);
+          assert_close(gb, want[2], tol(dt) * 5);
         }
         // rms_norm
         Tensor ry = dempty({R, C}, dt), rrstd = dempty({R}, dt);
@@ -606,14 +584,14 @@ TEST_CASE("layer_norm and rms_norm, forward and backward, with and without affin
         auto rms = [&](const std::vector<Tensor>& t) { return rms_norm(t[0], affine ? t[1] : Tensor(), 1e-5); };
         {
           NoGradGuard ng;
-          check_close(ry, rms(rin), tol(dt));
+          assert_close(ry, rms(rin), tol(dt));
         }
         std::vector<Tensor> rwant = cpu_grads(rms, rin, g);
         Tensor rgx = dempty({R, C}, dt), rgw = dempty({C}, dt);
         cuda::norm_backward(dt, false, P(rgx), affine ? P(rgw) : nullptr, nullptr, P(dg), P(dx), nullptr, P(rrstd),
                             ptr(dw), R, C);
-        check_close(rgx, rwant[0], tol(dt) * 5);
-        if (affine) check_close(rgw, rwant[1], tol(dt) * 5);
+        assert_close(rgx, rwant[0], tol(dt) * 5);
+        if (affine) assert_close(rgw, rwant[1], tol(dt) * 5);
       }
 }
 
@@ -632,16 +610,16 @@ TEST_CASE("embedding forward and deterministic backward (exactly the CPU's sums)
     cuda::embedding_forward(dt, P(out), P(dw), P<int64_t>(di), N, C);
     {
       NoGradGuard ng;
-      check_exact(out, embedding(w, idx));
+      assert_close(out, embedding(w, idx), 0);
     }
     Tensor want = cpu_grads([&](const std::vector<Tensor>& in) { return embedding(in[0], idx); }, {w}, g)[0];
     Tensor gw = dempty({V, C}, dt);
     cuda::embedding_backward(dt, P(gw), P(dg), P<int64_t>(di), N, V, C);
-    check_exact(gw, want);
+    assert_close(gw, want, 0);
     // Run twice: the same bits.
     Tensor gw2 = dempty({V, C}, dt);
     cuda::embedding_backward(dt, P(gw2), P(dg), P<int64_t>(di), N, V, C);
-    check_exact(gw2, host(gw));
+    assert_close(gw2, host(gw), 0);
   }
 }
 
@@ -659,9 +637,9 @@ TEST_CASE("rand, randn and dropout use the CPU's counters") {
     if (dev_gen.counter() & 1) dev_gen.reserve(1);
     const uint64_t pair0 = dev_gen.reserve(2 * n) / 2;
     cuda::randn(dt, P(z), n, dev_gen.seed(), pair0);
-    check_exact(u, want_u);
+    assert_close(u, want_u, 0);
     // Device log/cos may differ from glibc in the last ulp of a double.
-    check_close(z, want_n, dt == DType::F32 ? 1e-6 : 1e-14);
+    assert_close(z, want_n, dt == DType::F32 ? 1e-6 : 1e-14);
     CHECK(dev_gen.counter() == cpu_gen.counter());
 
     Tensor x = rnd({n}, dt, 34);
@@ -673,10 +651,10 @@ TEST_CASE("rand, randn and dropout use the CPU's counters") {
     want.backward(gy);
     Tensor dx = dev(x), out = dempty({n}, dt), mask = dempty({n}, dt);
     cuda::dropout(dt, P(out), P(mask), P(dx), n, 0.3, g2.seed(), g2.reserve(n));
-    check_exact(out, want.detach());
+    assert_close(out, want.detach(), 0);
     Tensor dgy = dev(gy), gx = dempty({n}, dt);
     cuda::binary(dt, cuda::BinaryOp::Mul, 0, {n}, P(gx), {1}, P(dgy), {1}, P(mask), {1});
-    check_exact(gx, xr.grad());
+    assert_close(gx, xr.grad(), 0);
   }
 }
 
@@ -696,9 +674,9 @@ TEST_CASE("fused AdamW step matches optim/optim.cpp") {
       const double bc1 = 1.0 - std::pow(0.9, step), bc2 = 1.0 - std::pow(0.95, step);
       cuda::adamw_step(dt, P(dp), P(dg), P(m), P(v), p.numel(), 1e-3, 0.9, 0.95, 1e-8, 0.1, bc1, bc2);
     }
-    check_close(dp, cpu_p.detach(), dt == DType::F32 ? 1e-6 : 1e-14);
-    check_close(m, opt.exp_avg()[0], tol(dt));
-    check_close(v, opt.exp_avg_sq()[0], tol(dt));
+    assert_close(dp, cpu_p.detach(), dt == DType::F32 ? 1e-6 : 1e-14);
+    assert_close(m, opt.exp_avg()[0], tol(dt));
+    assert_close(v, opt.exp_avg_sq()[0], tol(dt));
   }
 }
 
@@ -718,19 +696,19 @@ TEST_CASE("gemm: transposes, leading dims, broadcast and non-mergeable batches, 
         Tensor c = dempty({M, N}, dt);
         cuda::gemm(dt, M, N, K, 1.0, P(da), ta, ta ? da.stride(1) : da.stride(0), P(db), tb,
                    tb ? db.stride(1) : db.stride(0), 0.0, P(c), N);
-        check_close(c, matmul(a, b), gemm_tol(dt));
+        assert_close(c, matmul(a, b), gemm_tol(dt));
       }
     // A column slice: ld larger than the row (as a split of c_attn's output is).
     Tensor wide = rnd({M, 3 * K}, dt, 52), dwide = dev(wide);
     Tensor a_slice = dwide.narrow(1, K, K);
     Tensor b = rnd({K, N}, dt, 53), db = dev(b), c = dempty({M, N}, dt);
     cuda::gemm(dt, M, N, K, 1.0, P(a_slice), false, 3 * K, P(db), false, N, 0.0, P(c), N);
-    check_close(c, matmul(wide.narrow(1, K, K), b), gemm_tol(dt));
+    assert_close(c, matmul(wide.narrow(1, K, K), b), gemm_tol(dt));
     // beta = 1 accumulates (linear's bias trick), alpha scales.
     Tensor a = rnd({M, K}, dt, 54), da = dev(a);
     Tensor c0 = rnd({M, N}, dt, 55), dc = dev(c0);
     cuda::gemm(dt, M, N, K, 0.5, P(da), false, K, P(db), false, N, 1.0, P(dc), N);
-    check_close(dc, add(c0, mul(matmul(a, b), 0.5)), gemm_tol(dt));
+    assert_close(dc, add(c0, mul(matmul(a, b), 0.5)), gemm_tol(dt));
     // Attention-shaped batch: q (B, H, T, d) as a transposed view of (B, T, H, d); k the same;
     // scores = q @ kᵀ over batch dims (B, H) that do not merge.
     const int64_t B = 3, H = 4, T = 20, d = 8;
@@ -740,11 +718,11 @@ TEST_CASE("gemm: transposes, leading dims, broadcast and non-mergeable batches, 
     const Shape bs = {B, H};
     cuda::gemm(dt, T, T, d, 1.0, P(dq), false, dq.stride(2), P(dk), true, dk.stride(2), 0.0, P(s), T, bs,
                {dq.stride(0), dq.stride(1)}, {dk.stride(0), dk.stride(1)}, {s.stride(0), s.stride(1)});
-    check_close(s, matmul(q.transpose(1, 2), k.transpose(1, 2).transpose(-1, -2)), gemm_tol(dt));
+    assert_close(s, matmul(q.transpose(1, 2), k.transpose(1, 2).transpose(-1, -2)), gemm_tol(dt));
     // Broadcast B over the batch (stride 0), contiguous batch of A.
     Tensor ab = rnd({6, M, K}, dt, 58), dab = dev(ab), cb = dempty({6, M, N}, dt);
     cuda::gemm(dt, M, N, K, 1.0, P(dab), false, K, P(db), false, N, 0.0, P(cb), N, {6}, {M * K}, {0}, {M * N});
-    check_close(cb, matmul(ab, b), gemm_tol(dt));
+    assert_close(cb, matmul(ab, b), gemm_tol(dt));
   }
 }
 
