@@ -247,6 +247,8 @@ EvalResult evaluate_windows_at(GPT& model, const TokenData& data, const std::vec
     restore_settings(opt, resume->state.settings, state_path);
   }
   opt.validate();
+  // A new model's config is checked before any file is read (the vocabulary is set later).
+  if (!resume && opt.init.empty()) opt.model.validate();
   if (opt.device == "cuda") require_cuda();
 
   // ---- data and tokenizer ----

@@ -27,8 +27,9 @@ struct TrainOptions {
   std::string optimizer = "adamw", sampling = "random";
   bool keep_best = false;
   bool quiet = false;  // no progress line (tests)
-  // The settings the user gave explicitly (keys as in train_settings_json: "batch_size", …;
-  // model keys as "model.n_layer"). With --resume, every other setting is the run's own.
+  // The settings the user gave explicitly, by flag name with underscores ("batch_size",
+  // "n_layer", …). With resume, every other setting is the run's own (from its state file), and
+  // a given one that differs is applied with a notice or refused (trainer.cpp: restore_settings).
   std::set<std::string> given;
 
   // Throws std::invalid_argument naming the first flag whose value is out of range.

@@ -183,8 +183,7 @@ TEST_SUITE("train") {
       run_training(part);
       part.max_iters = 6;
       part.resume = true;
-      part.seed = 12345;            // the batch sampler and model rng come from the state file
-      part.model.n_embd = 32;       // ignored on resume: the checkpoint's config wins
+      part.given = {"max_iters"};  // every other setting is the run's own, from the state file
       run_training(part);
       auto lf = losses(read_log(full.out_dir + "/log.jsonl")), lp = losses(read_log(part.out_dir + "/log.jsonl"));
       REQUIRE(lf.size() == 6u);
@@ -295,7 +294,7 @@ TEST_SUITE("train") {
     fails(x, "meta.json");
     x = o;
     x.resume = true;  // nothing to resume from
-    fails(x, "ckpt.safetensors");
+    fails(x, "nothing to resume");
     // val.bin shorter than one block: caught before any training, not at the first evaluation.
     TempDir tmp2;
     const std::string d2 = make_data(tmp2);
