@@ -2,11 +2,11 @@
 // and seeds, then write the results folder (study/compare.h).
 #include <chrono>
 #include <cstdio>
-#include <map>
 
 #include "train/config_file.h"
 #include "cli/commands.h"
 #include "study/compare.h"
+#include "train/train_flags.h"
 
 namespace nf::cli {
 
@@ -14,17 +14,6 @@ int cmd_compare(int argc, char** argv) {
   CompareOptions o;
   std::vector<std::string> attentions;
   uint64_t seed = 1337;
-  // `noiseformer train` flags passed through to every run (over the preset's values).
-  static const char* kTrainFlags[][2] = {
-      {"max-iters", "optimizer steps per run"}, {"n-layer", ""}, {"n-head", ""}, {"n-embd", ""},
-      {"block-size", ""}, {"bias", ""}, {"dropout", ""}, {"kl-weight", "noise: β of the KL term"},
-      {"noise-mean", "noise: scalar|relpos"}, {"noise-at-eval", "noise: mean|sample"},
-      {"pairwise", "symmetric: learned c_h"}, {"lowrank", "shared-diff: rank r"},
-      {"selective-mem-weight", "selective: ε of L_mem"}, {"batch-size", ""}, {"grad-accum", ""}, {"lr", ""},
-      {"min-lr", ""}, {"warmup-iters", ""}, {"lr-decay-iters", ""}, {"weight-decay", ""}, {"beta1", ""},
-      {"beta2", ""}, {"grad-clip", ""}, {"eval-interval", "iterations between the logged val-loss estimates"},
-      {"eval-iters", ""}, {"log-interval", ""}, {"optimizer", ""}, {"sampling", ""}, {"device", ""}};
-  std::map<std::string, std::string> pass;
   CLI::App app = make_app("compare", "Train attention variants side by side and tabulate/plot the results");
   app.add_option("--data", o.data_dir, "prepared data directory (default: the preset's, data/kjv)");
   app.add_option("--out", o.out_dir, "results directory (one run directory per variant and seed)")->required();
@@ -45,14 +34,20 @@ int cmd_compare(int argc, char** argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--verbose", o.verbose, "show each run's training progress lines");
   app.add_flag("--quiet", o.quiet, "print nothing but errors");
-  for (const auto& f : kTrainFlags)
-    app.add_option(std::string("--") + f[0], pass[f[0]], *f[1] ? f[1] : "as for `noiseformer train`");
+  // `noiseformer train`'s own flags, so types, checks and help are train's. The values parsed
+  // here only check the command line; each run re-reads the text as given, over its preset
+  // (study/compare.h), so `train`'s defaults shown in help would mislead and are hidden.
+  TrainOptions checked;
+  const std::vector<CLI::Option*> pass = add_train_flags(app, checked, TrainFlags::kPassThrough);
+  for (CLI::Option* f : pass)
+    f->group("Train flags (as for `noiseformer train`; over the preset, in every run)")->default_str("");
+  app.get_option("--max-iters")->description("optimizer steps per run");
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
   o.attentions = attentions;
   if (app.count("--seed") > 0) o.seed = seed;
-  for (const auto& f : kTrainFlags)
-    if (app.count(std::string("--") + f[0]) > 0) o.overrides.emplace_back(f[0], pass[f[0]]);
+  for (const CLI::Option* f : pass)
+    if (f->count() > 0) o.overrides.emplace_back(f->get_lnames().front(), f->results().back());
   if (o.data_dir.empty() && o.preset.empty()) o.data_dir = "data/kjv";
 
   const auto t0 = std::chrono::steady_clock::now();

@@ -4,13 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tensor/device_hooks.h"
 #include "io/checkpoint.h"
 #include "train/config_file.h"
 #include "cli/commands.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
 #include "train/kv_eval.h"
+#include "train/train_flags.h"
 #include "train/trainer.h"
 
 namespace nf::cli {
@@ -22,17 +22,16 @@ int cmd_eval(int argc, char** argv) {
   CLI::App app = make_app("eval", "Mean cross-entropy of a checkpoint over every block_size window of a split");
   app.add_option("--checkpoint", checkpoint, "model .safetensors")->required();
   app.add_option("--data", data_dir, "prepared data directory")->required();
-  app.add_option("--split", split)->check(CLI::IsMember({"val", "train"}))->capture_default_str();
+  app.add_option("--split", split, "which split to score: val.bin or train.bin")->check(CLI::IsMember({"val", "train"}))->capture_default_str();
   app.add_option("--batch-size", batch_size, "windows per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--kv-budget", kv_budget,
                  "selective: decode token by token keeping at most N cached entries per layer "
                  "(one value, or one per layer); reports the attention memory held");
   app.add_option("--max-windows", max_windows, "with --kv-budget: evaluate only the first N windows (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--device", device)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  add_device_option(app, device);
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
-  if (device == "cuda") require_cuda();
 
   LoadedModel lm = load_model(checkpoint);
   const std::filesystem::path dir(data_dir);
@@ -54,6 +53,7 @@ int cmd_eval(int argc, char** argv) {
     EvalResult r = evaluate_windows(*lm.model, data, batch_size);
     out = {{"loss", r.loss}, {"tokens", r.tokens}};
   }
+  out["split"] = split;  // the loss alone does not say which data it measures
   if (is_noise(lm.model->config().kind())) out["noise_at_eval"] = lm.model->config().noise_at_eval;
   std::printf("%s\n", out.dump().c_str());
   return 0;

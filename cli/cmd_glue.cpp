@@ -12,6 +12,7 @@
 #include "train/config_file.h"
 #include "cli/commands.h"
 #include "glue/finetune.h"
+#include "train/train_flags.h"
 
 namespace nf::cli {
 namespace fs = std::filesystem;
@@ -51,14 +52,14 @@ int cmd_glue(int argc, char** argv) {
                  "glue_out, one <row>/<TASK>/ folder per run)");
   app.add_option("--epochs", o.epochs, "passes over train.tsv (0: score the untrained head)")->capture_default_str();
   app.add_option("--lr", o.lr, "peak learning rate (AdamW; warm-up, then cosine decay to 0)")->capture_default_str();
-  app.add_option("--batch-size", o.batch_size)->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "examples per optimizer step")->capture_default_str();
   app.add_option("--warmup", o.warmup, "fraction of all optimizer steps spent in linear warm-up, in [0, 1)")->capture_default_str();
   app.add_option("--weight-decay", o.weight_decay, "AdamW decay of >= 2-D weights")->capture_default_str();
   app.add_option("--grad-clip", o.grad_clip, "global-norm clip (0: off)")->capture_default_str();
   app.add_option("--max-train", o.max_train, "use a seeded random subset of this many training examples (0: all)")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "head initialisation, shuffling, dropout/noise draws")->capture_default_str();
-  app.add_option("--device", o.device)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  add_device_option(app, o.device);
   app.add_flag("--quiet", o.quiet, "no progress lines on stderr");
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;

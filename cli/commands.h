@@ -11,4 +11,23 @@ int cmd_gradcheck(int argc, char** argv);
 int cmd_glue(int argc, char** argv);
 int cmd_compare(int argc, char** argv);
 int cmd_attention_map(int argc, char** argv);
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* help;
+};
+
+// Every sub-command, in `noiseformer --help` order. main.cpp dispatches through this table and
+// the tests walk it, so a new command is listed, reachable and checked in one place.
+inline constexpr Command kCommands[] = {
+    {"prepare", cmd_prepare, "tokenize a text corpus into train.bin / val.bin / meta.json"},
+    {"train", cmd_train, "train a GPT (any attention variant)"},
+    {"eval", cmd_eval, "mean loss of a checkpoint over a split"},
+    {"sample", cmd_sample, "generate text from a checkpoint"},
+    {"gradcheck", cmd_gradcheck, "check every backward pass numerically (float64)"},
+    {"glue", cmd_glue, "fine-tune a checkpoint on GLUE tasks and score the dev sets"},
+    {"compare", cmd_compare, "train attention variants side by side: table, curves (results dir)"},
+    {"attention-map", cmd_attention_map, "PNG of every head's attention map of one layer for a prompt"},
+};
 }  // namespace nf::cli

@@ -60,12 +60,15 @@ std::string to_utf8(char32_t cp) {
   return out;
 }
 
-// "U+0041 'A'" for error messages (the glyph only when printable ASCII).
+// "U+0041 'A'", "U+20AC '€'" for error messages: the glyph too unless it is a control
+// character (C0, DEL, C1), which would garble the one-line message, or not a valid code point.
 std::string describe_code_point(char32_t cp) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
   std::string s = buf;
-  if (cp >= 0x20 && cp < 0x7F) s += std::string(" '") + static_cast<char>(cp) + "'";
+  const bool control = cp < 0x20 || (cp >= 0x7F && cp < 0xA0);
+  const bool valid = cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+  if (!control && valid) s += " '" + to_utf8(cp) + "'";
   return s;
 }
 

@@ -24,7 +24,8 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // Strict: throws std::runtime_error on text the vocabulary cannot represent (char only).
+  // Strict: throws std::runtime_error on text the vocabulary cannot represent (char only), one
+  // line naming the first such character (code point and glyph) and its byte offset.
   virtual std::vector<int> encode(const std::string& text) const = 0;
   // Never throws on text: characters outside the vocabulary become a fallback id (char only;
   // byte and bpe cover every byte string, so this equals encode()).

@@ -117,10 +117,37 @@ Tensor GPT::forward_step(const Tensor& tok, GPTCache& cache) {
   return lm_head(ln_f->forward(x)).view({B, cfg_.vocab_size});
 }
 
+void cut_logits(std::vector<double>& l, int64_t top_k, double top_p) {
+  if (!(top_p > 0 && top_p <= 1))
+    throw std::invalid_argument("top_p must be in (0, 1], got " + std::to_string(top_p));
+  if (top_k > 0 && top_k < static_cast<int64_t>(l.size())) {
+    std::vector<double> sorted = l;
+    std::nth_element(sorted.begin(), sorted.begin() + (top_k - 1), sorted.end(), std::greater<double>());
+    const double kth = sorted[top_k - 1];
+    for (double& v : l) if (v < kth) v = -INFINITY;
+  }
+  if (top_p >= 1 || l.empty()) return;
+  std::vector<size_t> order(l.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return l[a] > l[b]; });
+  const double m = l[order[0]];
+  double total = 0;
+  for (double v : l) total += std::exp(v - m);
+  // A token stays while the more probable ones before it hold less than top_p: the one that
+  // reaches top_p is kept (as HF, which drops the tail whose mass is <= 1 - top_p).
+  double before = 0;
+  size_t i = 0;
+  while (i < order.size() && before < top_p) before += std::exp(l[order[i++]] - m) / total;
+  for (; i < order.size(); ++i) l[order[i]] = -INFINITY;
+}
+
 std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t max_new, double temperature,
-                                   int64_t top_k, Generator& sampler, const std::vector<int64_t>& kv_budget) {
+                                   int64_t top_k, Generator& sampler, const std::vector<int64_t>& kv_budget,
+                                   double top_p) {
   NoGradGuard ng;
   if (prompt.empty()) throw std::invalid_argument("generate: empty prompt");
+  if (!(top_p > 0 && top_p <= 1))
+    throw std::invalid_argument("generate: top_p must be in (0, 1], got " + std::to_string(top_p));
   for (int64_t t : prompt)
     if (t < 0 || t >= cfg_.vocab_size)
       throw std::invalid_argument("generate: token id " + std::to_string(t) + " outside vocab of " + std::to_string(cfg_.vocab_size));
@@ -142,12 +169,7 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
       next = std::max_element(l.begin(), l.end()) - l.begin();
     } else {
       for (double& v : l) v /= temperature;
-      if (top_k > 0 && top_k < static_cast<int64_t>(l.size())) {
-        std::vector<double> sorted = l;
-        std::nth_element(sorted.begin(), sorted.begin() + (top_k - 1), sorted.end(), std::greater<double>());
-        const double kth = sorted[top_k - 1];
-        for (double& v : l) if (v < kth) v = -INFINITY;
-      }
+      cut_logits(l, top_k, top_p);
       const double m = *std::max_element(l.begin(), l.end());
       double total = 0;
       for (double& v : l) total += (v = std::exp(v - m));

@@ -59,9 +59,11 @@ class GPT : public Module {
   GPTCache make_cache(int64_t kv_budget = 0) const;
   GPTCache make_cache(const std::vector<int64_t>& per_layer_budget) const;
 
-  // Continues `prompt` by max_new tokens: temperature (0 = greedy), top_k (0 = all), KV cache.
+  // Continues `prompt` by max_new tokens: temperature (0 = greedy), then top_k (0 = all) and
+  // top_p (1 = all; see cut_logits), KV cache.
   std::vector<int64_t> generate(const std::vector<int64_t>& prompt, int64_t max_new, double temperature,
-                                int64_t top_k, Generator& sampler, const std::vector<int64_t>& kv_budget = {});
+                                int64_t top_k, Generator& sampler, const std::vector<int64_t>& kv_budget = {},
+                                double top_p = 1.0);
 
   // The attention layers' loss terms from the last forward, combined over the layers;
   // `finetuning` leaves out the pretraining-only ones.
@@ -83,6 +85,13 @@ class GPT : public Module {
   Tensor lm_head(const Tensor& h) const;  // final-LN output (…, C) -> logits (…, V), tied to wte
   GPTConfig cfg_;
 };
+
+// The sampling cuts on one row of temperature-scaled logits, in Hugging Face's order: top_k
+// (0 = off) keeps the k largest (ties with the k-th included); then top_p (1 = off) keeps the
+// smallest set of most probable tokens whose probabilities, renormalised after top_k, sum to
+// >= top_p — always at least the most probable one (ties: the lower id first). Cut entries
+// become -inf. Throws std::invalid_argument unless 0 < top_p <= 1.
+void cut_logits(std::vector<double>& logits, int64_t top_k, double top_p);
 
 // Parameter count of a configuration, by formula (tests compare it with a built model).
 int64_t count_parameters(const GPTConfig& cfg);

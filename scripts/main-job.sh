@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh --target noiseformer  # only what it runs: no tests or benchmarks (scripts/test.sh builds those)
 nf=build/noiseformer
 [ -f data/kjv/meta.json ] || $nf prepare --out data/kjv
 run=runs/main-noise-v2

@@ -120,8 +120,21 @@ CLI::App make_app(const std::string& cmd, const std::string& description) {
   return CLI::App(description, "noiseformer " + cmd);
 }
 
+namespace {
+std::function<void(const CLI::App&)>& app_inspector() {
+  static std::function<void(const CLI::App&)> f;
+  return f;
+}
+}  // namespace
+
+void set_app_inspector(std::function<void(const CLI::App&)> inspect) { app_inspector() = std::move(inspect); }
+
 std::optional<int> parse_or_exit(CLI::App& app, int argc, char** argv, std::ostream& out,
                                  std::ostream& err) {
+  if (const auto& inspect = app_inspector()) {
+    inspect(app);
+    return 0;
+  }
   try {
     app.parse(argc, argv);
     return std::nullopt;

@@ -7,6 +7,7 @@
 // Values may be numbers, strings, booleans (for flags too) or arrays (multi-value options).
 // Flags given on the command line win over the file (CLI11 only fills options still unset).
 // A key that names no flag is an error naming the key.
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -55,5 +56,11 @@ CLI::App make_app(const std::string& cmd, const std::string& description);
 std::optional<int> parse_or_exit(CLI::App& app, int argc, char** argv);
 std::optional<int> parse_or_exit(CLI::App& app, int argc, char** argv, std::ostream& out,
                                  std::ostream& err);
+
+// For checks that must cover every command's flags (tests: each flag has help text). While an
+// inspector is set, parse_or_exit hands it the command's App, fully built, and returns 0 without
+// parsing: the command returns before it reads or runs anything. An empty function unsets it.
+// Not thread-safe: set it only while no command runs on another thread.
+void set_app_inspector(std::function<void(const CLI::App&)> inspect);
 
 }  // namespace nf::cli

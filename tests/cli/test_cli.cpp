@@ -29,6 +29,7 @@
 #include "data/dataset.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
+#include "train/config_file.h"
 #include "cli/commands.h"
 #include "data/tokenizer.h"
 #include "tests/support.h"
@@ -63,13 +64,14 @@ struct Result {
 };
 
 // Runs `noiseformer <args>` with stdout and stderr captured.
-Result run(const std::string& args) {
+// `env_prefix` (e.g. "env -u OMP_WAIT_POLICY") goes before the binary.
+Result run(const std::string& args, const std::string& env_prefix = "") {
   static int n = 0;
   const fs::path dir = fs::temp_directory_path() / ("nf_test_cli_io_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string out = (dir / ("out" + std::to_string(n))).string(), err = (dir / ("err" + std::to_string(n))).string();
   ++n;
-  const std::string cmd = quote(binary()) + " " + args + " >" + quote(out) + " 2>" + quote(err) + " </dev/null";
+  const std::string cmd = env_prefix + " " + quote(binary()) + " " + args + " >" + quote(out) + " 2>" + quote(err) + " </dev/null";
   const int st = std::system(cmd.c_str());
   Result r;
   r.out = read_bytes(out);
@@ -449,5 +451,160 @@ TEST_SUITE("cli") {
     std::vector<char*> bargv;
     for (auto& a : bad) bargv.push_back(a.data());
     CHECK(nf::cli::cmd_prepare(static_cast<int>(bargv.size()), bargv.data()) != 0);
+  }
+}
+
+// Issue 12: --version, help for every flag, the OpenMP wait policy, eval's split, --top-p, and
+// prompts the char vocabulary cannot encode.
+TEST_SUITE("cli") {
+  TEST_CASE("--version: the CMake project version and a line of build facts") {
+    Result r = run("--version");
+    CHECK(r.code == 0);
+    CHECK(r.err.empty());
+    const std::vector<std::string> l = lines(r.out);
+    REQUIRE(l.size() == 2u);
+    CHECK(l[0] == std::string("noiseformer ") + NOISEFORMER_VERSION);
+    CHECK(contains(l[1], "OpenBLAS"));
+    CHECK(contains(l[1], "OpenMP"));
+#ifdef NOISEFORMER_CUDA
+    CHECK(contains(l[1], "CUDA backend built in"));
+#else
+    CHECK(contains(l[1], "no CUDA backend"));
+#endif
+  }
+
+  TEST_CASE("every option of every command has help text; compare's train flags are train's") {
+    std::map<std::string, std::map<std::string, std::string>> types;  // command -> option -> type name
+    std::string current;
+    nf::cli::set_app_inspector([&](const CLI::App& app) {
+      for (const CLI::Option* opt : app.get_options()) {
+        const std::string name = opt->get_name();
+        CAPTURE(current);
+        CAPTURE(name);
+        CHECK(opt->get_description().find_first_not_of(" \t") != std::string::npos);
+        types[current][name] = opt->get_type_name();
+      }
+    });
+    for (const nf::cli::Command& c : nf::cli::kCommands) {
+      current = c.name;
+      std::string arg0 = c.name;
+      char* argv[] = {arg0.data(), nullptr};
+      CHECK(c.run(1, argv) == 0);  // the inspector stops it before it parses or runs
+      CHECK_MESSAGE(types.count(current) == 1, current << " never reached parse_or_exit");
+    }
+    nf::cli::set_app_inspector({});
+    REQUIRE(types.count("train") == 1);
+    REQUIRE(types.count("compare") == 1);
+    // The flags compare passes through to every run: same names and types as in train.
+    for (const char* f : {"--n-layer", "--lr", "--bias", "--optimizer", "--device", "--max-iters", "--eval-interval"}) {
+      CAPTURE(f);
+      REQUIRE(types["compare"].count(f) == 1);
+      CHECK(types["compare"][f] == types["train"][f]);
+    }
+    CHECK(types["compare"]["--n-layer"] != "TEXT");
+    Result h = run("compare --help");
+    CHECK(h.code == 0);
+    CHECK_FALSE(contains(h.out, "as for `noiseformer train`\n"));
+  }
+
+  TEST_CASE("compare checks the train flags it passes through as train does") {
+    check_error(run("compare --out x --n-layer many"), "compare", "n-layer");
+    check_error(run("compare --out x --optimizer adam"), "compare", "adam");
+  }
+
+  TEST_CASE("OpenMP waits passively unless the user chose a policy") {
+    // libgomp prints its settings at load with OMP_DISPLAY_ENV=verbose: GOMP_SPINCOUNT is 0 when
+    // passive, 300000 by default, 30000000000 when active.
+    auto spincounts = [](const std::string& err) {
+      std::vector<std::string> v;
+      for (const std::string& l : lines(err))
+        if (contains(l, "GOMP_SPINCOUNT = ")) v.push_back(l.substr(l.find('=') + 2));
+      return v;
+    };
+    Result def = run("--version", "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose");
+    CHECK(def.code == 0);
+    const std::vector<std::string> d = spincounts(def.err);
+    if (d.empty()) {
+      MESSAGE("the OpenMP runtime is not libgomp: skipped");
+      return;
+    }
+    CHECK(d.back() == "'0'");  // the restarted process: passive
+    Result active = run("--version", "env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=ACTIVE OMP_DISPLAY_ENV=verbose");
+    CHECK(active.code == 0);
+    const std::vector<std::string> a = spincounts(active.err);
+    REQUIRE_FALSE(a.empty());
+    CHECK(a.back() != "'0'");  // the user's choice stands
+    Result spin = run("--version", "env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000 OMP_DISPLAY_ENV=verbose");
+    const std::vector<std::string> sp = spincounts(spin.err);
+    REQUIRE_FALSE(sp.empty());
+    CHECK(sp.back() == "'1000'");
+  }
+
+  TEST_CASE("cut_logits: top-k, then top-p keeps the smallest most probable set reaching p") {
+    // probabilities 0.05 0.5 0.1 0.2 0.15 (ids 0..4): by rank 1, 3, 4, 2, 0
+    const std::vector<double> probs{0.05, 0.5, 0.1, 0.2, 0.15};
+    std::vector<double> logits;
+    for (double p : probs) logits.push_back(std::log(p));
+    auto kept = [&](int64_t k, double p) {
+      std::vector<double> l = logits;
+      nf::cut_logits(l, k, p);
+      std::vector<int> ids;
+      for (size_t i = 0; i < l.size(); ++i)
+        if (l[i] != -INFINITY) ids.push_back(static_cast<int>(i));
+      return ids;
+    };
+    CHECK(kept(0, 1.0) == std::vector<int>{0, 1, 2, 3, 4});
+    CHECK(kept(0, 0.4) == std::vector<int>{1});          // 0.5 alone reaches 0.4
+    CHECK(kept(0, 0.5 + 1e-9) == std::vector<int>{1, 3});
+    CHECK(kept(0, 0.69) == std::vector<int>{1, 3});      // 0.5 + 0.2 = 0.7 >= 0.69
+    CHECK(kept(0, 0.71) == std::vector<int>{1, 3, 4});   // 0.85
+    CHECK(kept(0, 0.9) == std::vector<int>{1, 2, 3, 4});  // 0.95; the last 0.05 is cut
+    CHECK(kept(0, 1e-12) == std::vector<int>{1});        // always at least one
+    // top-p renormalises over what top-k kept: 0.5/0.7 = 0.714 >= 0.7 alone.
+    CHECK(kept(2, 0.7) == std::vector<int>{1});
+    CHECK(kept(2, 0.72) == std::vector<int>{1, 3});
+    // ties go to the lower id
+    std::vector<double> flat(4, 0.0);
+    nf::cut_logits(flat, 0, 0.5);
+    CHECK(flat == std::vector<double>{0.0, 0.0, -INFINITY, -INFINITY});
+    std::vector<double> l = logits;
+    CHECK_THROWS_AS(nf::cut_logits(l, 0, 0.0), std::invalid_argument);
+    CHECK_THROWS_AS(nf::cut_logits(l, 0, 1.5), std::invalid_argument);
+    CHECK_THROWS_AS(nf::cut_logits(l, 0, std::nan("")), std::invalid_argument);
+  }
+
+  TEST_CASE("eval names its split; sample --top-p; a prompt with unseen characters is refused") {
+    Fixture fx;
+    for (const char* split : {"val", "train"}) {
+      Result e = run("eval --checkpoint " + quote(fx.ckpt) + " --data " + quote(fx.data) + " --split " + split);
+      REQUIRE_MESSAGE(e.code == 0, e.err);
+      CHECK(nlohmann::json::parse(e.out)["split"] == split);
+    }
+    const std::string s = "sample --checkpoint " + quote(fx.ckpt) + " --max-new-tokens 20 --seed 3";
+    // A tiny p keeps only the most probable token: greedy decoding.
+    Result greedy = run(s + " --prompt 'the king' --temperature 0");
+    Result nucleus = run(s + " --prompt 'the king' --temperature 1 --top-p 1e-9");
+    REQUIRE_MESSAGE(greedy.code == 0, greedy.err);
+    REQUIRE_MESSAGE(nucleus.code == 0, nucleus.err);
+    CHECK(nucleus.out == greedy.out);
+    Result full = run(s + " --prompt 'the king' --top-p 1"), plain = run(s + " --prompt 'the king'");
+    CHECK(full.out == plain.out);  // p = 1 changes nothing
+    check_error(run(s + " --top-p 0"), "sample", "top-p");
+    check_error(run(s + " --top-p 1.5"), "sample", "top-p");
+    check_error(run(s + " --top-p nan"), "sample", "top-p");
+    // 'Q' and '€' never occur in the fixture's text.
+    check_error(run(s + " --prompt 'the Queen'"), "sample", "'Q'");
+    check_error(run(s + " --prompt 'the king€'"), "sample", "U+20AC");
+    // The default prompt ("\n", which this corpus has) still works.
+    CHECK(run(s).code == 0);
+  }
+
+  TEST_CASE("--device cuda without a usable GPU: the same one-line error in glue and compare") {
+    if (nf::device_hooks().available()) {
+      MESSAGE("a CUDA device is available: skipped");
+      return;
+    }
+    check_error(run("glue --task RTE --glue-dir x --checkpoint y --device cuda"), "glue", "cuda");
+    check_error(run("compare --out x --device cuda"), "compare", "cuda");
   }
 }

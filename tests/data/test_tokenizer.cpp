@@ -178,3 +178,26 @@ TEST_SUITE("data") {
                       doctest::Contains("unknown tokenizer"));
   }
 }
+
+// Prompts are encoded strictly (sample --prompt); the corpus that built the vocabulary
+// always encodes, so prepare is unaffected.
+TEST_SUITE("data") {
+  TEST_CASE("char tokenizer: strict encode refuses only characters outside the vocabulary, by name") {
+    const std::string corpus = kSample + kUtf8;
+    const nf::CharTokenizer tok = nf::CharTokenizer::from_text(corpus);
+    CHECK(tok.decode(tok.encode(corpus)) == corpus);  // what prepare does: every character known
+    CHECK(tok.decode(tok.encode("café 東京")) == "café 東京");
+    const std::string ascii = error_of([&] { tok.encode("First Zebra"); });
+    CHECK(contains(ascii, "U+005A 'Z'"));
+    CHECK(contains(ascii, "byte offset 6"));
+    CHECK(std::count(ascii.begin(), ascii.end(), '\n') == 0);
+    const std::string euro = error_of([&] { tok.encode("café €"); });
+    CHECK(contains(euro, "U+20AC '€'"));  // non-ASCII: the glyph too
+    // Control characters are named by code point only, so the message stays one line.
+    const std::string bell = error_of([&] { tok.encode("a\x07"); });
+    CHECK(contains(bell, "U+0007"));
+    CHECK(bell.find('\x07') == std::string::npos);
+    // The lossy path (GLUE text) is unchanged.
+    CHECK(tok.encode_lossy("Z") == std::vector<int>{tok.fallback_id()});
+  }
+}
