@@ -19,7 +19,7 @@ int cmd_compare(int argc, char** argv) {
   app.add_option("--out", o.out_dir, "results directory (one run directory per variant and seed)")->required();
   app.add_option("--attentions", attentions, "comma-separated variants (default: all seven)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"}));
+      ->check(CLI::IsMember(attention_names()));
   app.add_option("--preset", o.preset, "read <configs-dir>/<preset>-<attention>.json for each variant")
       ->check(CLI::IsMember({"tiny", "small"}));
   app.add_option("--configs-dir", o.configs_dir, "where the preset files are")->capture_default_str();

@@ -1,4 +1,4 @@
-// `noiseformer prepare`: text -> DIR/{train.bin,val.bin,meta.json} (docs/interfaces.md, "Data").
+// `noiseformer prepare`: text -> DIR/{train.bin,val.bin,meta.json} (docs/formats.md, "Token files").
 #include <cstdio>
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Token datasets in nanoGPT's layout (docs/interfaces.md, "Data"): DIR/train.bin and
+// Token datasets in nanoGPT's layout (docs/formats.md, "Token files"): DIR/train.bin and
 // DIR/val.bin hold raw little-endian uint16 token ids with no header, DIR/meta.json the
 // tokenizer. This file prepares such a directory, loads a split, and cuts it into batches.
 #include <array>

@@ -1,5 +1,5 @@
 #pragma once
-// Tokenizers: text <-> token ids, and their meta.json form (docs/interfaces.md, "Data").
+// Tokenizers: text <-> token ids, and their meta.json form (docs/formats.md, "meta.json").
 //
 // Three kinds, chosen by `prepare --tokenizer`:
 //   char  the sorted distinct Unicode code points of the corpus (nanoGPT's shakespeare_char);

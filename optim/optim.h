@@ -3,7 +3,7 @@
 //   AdamW (Loshchilov & Hutter): m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²
 //     w ← w − lr·( m̂ / (√v̂ + eps) + wd·w ),  m̂ = m/(1−β1^t), v̂ = v/(1−β2^t)
 //   with the decay decoupled from the gradient, applied only to the "decay" group (≥ 2-D).
-//   SGD: w ← w − lr·g (no momentum), as interfaces.md fixes it.
+//   SGD: w ← w − lr·g (no momentum), as docs/formats.md states it.
 #include <string>
 #include <vector>
 

@@ -2,14 +2,14 @@
 # noiseformer vs PyTorch, CPU training throughput on the same GPT shapes (issue 7).
 #
 # Runs build/bench_train (bench/bench_train.cpp) and the PyTorch peer script (default
-# ../shared/bench/torch_gpt.py, the same GPT in PyTorch; --torch-script PATH to use another) on
+# bench/torch_gpt.py, the same GPT in PyTorch; --torch-script PATH to use another) on
 # each preset and attention, alternating the two programs `--repeat` times in the same environment:
 #   OMP_WAIT_POLICY=PASSIVE, OMP_NUM_THREADS=<threads>, and the same OPENBLAS_CORETYPE for both
 #   (SkylakeX where the CPU has AVX-512 F/VL/BW/DQ — the choice tensor/blas_setup.h makes —
 #   otherwise whatever the environment says).
 # Prints each program's median ms/step (the median over repeats of each run's median step), peak
-# RSS, our matmul-only floor, and the ratios. The peer knows only base and symmetric attention;
-# the other variants are compared with PyTorch's base.
+# RSS, our matmul-only floor, and the ratios. Symmetric is compared with the peer's symmetric and
+# every other variant with the peer's base (as in docs/performance.md's figures).
 #
 #   scripts/bench_vs_torch.sh                              # tiny + small, base, 3 repeats
 #   scripts/bench_vs_torch.sh --presets "tiny small gpt2" --attentions all --repeat 5
@@ -19,6 +19,7 @@
 # Installs python3-torch with apt-get when it is missing (tests never need it, so it is not in
 # scripts/install-deps.sh).
 set -euo pipefail
+CALLER_DIR=$PWD  # --torch-script PATH is relative to where the script was called from
 cd "$(dirname "$0")/.."
 
 BUILD=build-bench
@@ -27,7 +28,7 @@ ATTENTIONS="base"
 REPEAT=3
 THREADS=2
 DO_BUILD=1
-TORCH_SCRIPT=../shared/bench/torch_gpt.py
+TORCH_SCRIPT=bench/torch_gpt.py
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD="$2"; shift 2 ;;
@@ -35,9 +36,9 @@ while [ $# -gt 0 ]; do
     --attentions) ATTENTIONS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
-    --torch-script) TORCH_SCRIPT="$2"; shift 2 ;;
+    --torch-script) TORCH_SCRIPT="$2"; [[ "$2" = /* ]] || TORCH_SCRIPT="$CALLER_DIR/$2"; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench_vs_torch.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

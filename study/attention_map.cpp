@@ -187,7 +187,7 @@ AttentionMaps write_attention_map(const AttentionMapOptions& opt) {
     throw std::runtime_error(opt.checkpoint + ": stored tokenizer is not valid JSON");
   }
   GPT& model = *lm.model;
-  std::vector<int> enc = tok->encode_lossy(opt.prompt);
+  std::vector<int> enc = tok->encode(opt.prompt);
   if (enc.empty()) throw std::invalid_argument("--prompt is empty");
   const size_t bs = static_cast<size_t>(model.config().block_size);
   const int64_t prompt_tokens = static_cast<int64_t>(enc.size());

@@ -3,7 +3,7 @@
 // reading an exception's message, small tensors from literals, one closeness measure for tensors,
 // the seven attention names, a pseudo-English corpus, a tiny GPT configuration and GPT-level
 // helpers, and a scoped OpenMP thread count.
-// Tests write every fixture they need under a TempDir (never into ../shared).
+// Tests write every fixture they need under a TempDir (never into a folder outside the test).
 #include <doctest/doctest.h>
 #include <omp.h>
 #include <unistd.h>

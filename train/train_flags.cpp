@@ -17,7 +17,7 @@ std::vector<CLI::Option*> add_train_flags(CLI::App& app, TrainOptions& o, TrainF
     add(app.add_option("--data", o.data_dir, "prepared data directory (train.bin, val.bin, meta.json)"));
     add(app.add_option("--out", o.out_dir, "run directory: ckpt.safetensors, its state, log.jsonl"));
     add(app.add_option("--attention", m.attention, "base|symmetric|noise-v1|noise-v2|diff|shared-diff|selective")
-            ->check(CLI::IsMember({"base", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff", "selective"}))
+            ->check(CLI::IsMember(attention_names()))
             ->capture_default_str());
   }
   add(app.add_option("--n-layer", m.n_layer, "transformer blocks")->capture_default_str());

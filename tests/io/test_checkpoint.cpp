@@ -1,6 +1,6 @@
 // Model checkpoints (io/checkpoint.cpp): a save/load round trip gives identical weights and
 // logits for every attention, the safetensors layout (config JSON under __metadata__ with the
-// interfaces.md names, float32 tensors), and one-line errors for a config that does not match
+// key names of docs/formats.md, float32 tensors), and one-line errors for a config that does not match
 // its tensors or is missing or invalid.
 #include <doctest/doctest.h>
 
@@ -53,7 +53,7 @@ TEST_SUITE("io") {
     }
   }
 
-  TEST_CASE("safetensors layout: config JSON under __metadata__ with the interfaces.md names, F32 tensors") {
+  TEST_CASE("safetensors layout: config JSON under __metadata__ with the docs/formats.md names, F32 tensors") {
     TempDir tmp;
     GPTConfig c = tiny("noise-v2");
     c.kl_weight = 0.01;

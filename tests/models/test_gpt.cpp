@@ -1,5 +1,5 @@
 // The GPT (models/gpt.cpp), specified by property: exact parameter counts (GPT-2 small and the
-// count_parameters formula), the checkpoint tensor names of interfaces.md, initialisation,
+// count_parameters formula), the checkpoint tensor names of docs/formats.md, initialisation,
 // which tensors weight decay applies to, KV-cache decoding against the full forward for every
 // attention, generation, input validation, and that every variant learns. The attention
 // variants' own maths: tests/nn/test_attention.cpp.
@@ -63,7 +63,7 @@ std::map<std::string, Shape> shapes_of(const Module& m) {
 TEST_SUITE("models") {
   // ---- parameter counts ------------------------------------------------------------------------
   TEST_CASE("GPT-2 small parameter counts for every attention (built models and the formula)") {
-    // The numbers of attention-variants.md: base 124,439,808; symmetric removes C² + C per
+    // The parameter counts docs/gpt.md derives: base 124,439,808; symmetric removes C² + C per
     // layer; noise adds 2 scalars per layer (v1) or per head (v2); diff adds 6d per layer
     // (λ vectors + subln gain); shared-diff's Q+K projections are C² + 6rC (+ C bias).
     const int64_t L = 12, H = 12, C = 768, d = 64, r = 8;
@@ -131,7 +131,7 @@ TEST_SUITE("models") {
   }
 
   // ---- names and shapes ------------------------------------------------------------------------
-  TEST_CASE("tensor names and shapes follow interfaces.md; lm_head is tied, not stored") {
+  TEST_CASE("tensor names and shapes follow docs/formats.md; lm_head is tied, not stored") {
     const int64_t C = 8, H = 2, d = 4, V = 11, blk = 8;
     std::map<std::string, Shape> want = {
         {"transformer.wte.weight", {V, C}}, {"transformer.wpe.weight", {blk, C}},
