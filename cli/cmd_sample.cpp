@@ -1,4 +1,5 @@
 // `noiseformer sample`: continue a prompt with the checkpoint's model and tokenizer (KV cache).
+#include <cmath>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -23,7 +24,16 @@ int cmd_sample(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-new-tokens", max_new, "tokens to generate after the prompt")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--temperature", temperature, "0 = greedy")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--temperature", temperature, "0 = greedy")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            double t = 0;
+            // Written so that NaN and infinity fail too (CLI::NonNegativeNumber lets NaN through).
+            return CLI::detail::lexical_cast(s, t) && t >= 0 && std::isfinite(t) ? std::string()
+                                                                                 : "must be a finite number >= 0, got " + s;
+          },
+          "NUMBER >= 0"))
+      ->capture_default_str();
   app.add_option("--top-k", top_k, "0 = no cut")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--top-p", top_p,
                  "nucleus sampling, after --top-k: keep the most probable tokens whose probabilities sum to "

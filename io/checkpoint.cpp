@@ -55,6 +55,9 @@ std::map<const TensorImpl*, std::string> parameter_names(const GPT& model) {
 }
 
 uint64_t parse_u64(const std::string& s, const std::string& path, const std::string& key) {
+  // std::stoull would read "-1" as 2^64-1 and " 7" as 7: only plain digits are a count.
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+    throw std::runtime_error(path + ": metadata '" + key + "' is not an unsigned integer");
   try {
     size_t used = 0;
     uint64_t v = std::stoull(s, &used);

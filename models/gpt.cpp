@@ -182,9 +182,10 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
     seq.push_back(next);
     if (n + 1 == max_new) break;
     if (cache.pos >= cfg_.block_size) {
-      // Context full: restart the cache on the most recent half block (nanoGPT crops likewise).
+      // Context full: restart the cache on the most recent half block (nanoGPT crops likewise),
+      // at least one token (a block of 1 would otherwise feed nothing and have no logits).
       cache = fresh_cache();
-      logits = prefill(seq.size() - cfg_.block_size / 2);
+      logits = prefill(seq.size() - std::max<size_t>(1, static_cast<size_t>(cfg_.block_size / 2)));
     } else {
       logits = forward_step(full({1, 1}, static_cast<double>(next), DType::I64), cache);
     }

@@ -327,4 +327,30 @@ TEST_SUITE("reliability") {
     CHECK(std::system((bin + " train --data " + data + " --out " + out + " --resume --quiet --max-iters " + total).c_str()) == 0);
     CHECK(weights_of(out + "/ckpt.safetensors") == weights_of(dir.file("whole") + "/ckpt.safetensors"));
   }
+
+  TEST_CASE("counters in a state file are plain digits: -1 or 1.5 are refused, not wrapped") {
+    CHECK(parse_u64("42", "s", "next_iter") == 42);
+    for (const char* bad : {"-1", "1.5", " 7", "", "7x", "99999999999999999999999"})
+      CHECK(contains(error_of([&] { parse_u64(bad, "s", "next_iter"); }), "metadata 'next_iter' is not an unsigned integer"));
+  }
+
+  TEST_CASE("a model with a context of one token samples without running dry") {
+    GPTConfig c = test::tiny_gpt("base", 8, 1);
+    GPT m(c);
+    Generator sampler(1);
+    const std::vector<int64_t> out = m.generate({1}, 5, 1.0, 0, sampler);
+    CHECK(out.size() == 6u);
+  }
+
+  TEST_CASE("sample refuses a temperature that is not a finite number >= 0") {
+    char buf[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    REQUIRE(n > 0);
+    buf[n] = '\0';
+    const std::string bin = (std::filesystem::path(buf).parent_path() / "noiseformer").string();
+    for (const char* t : {"nan", "inf", "-1"}) {
+      const int st = std::system((bin + " sample --checkpoint none.safetensors --temperature " + t + " 2>/dev/null").c_str());
+      CHECK(WEXITSTATUS(st) == 2);  // a bad flag value: status 2, before the checkpoint is read
+    }
+  }
 }
