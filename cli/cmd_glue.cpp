@@ -60,6 +60,9 @@ int cmd_glue(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", o.seed, "head initialisation, shuffling, dropout/noise draws")->capture_default_str();
   add_device_option(app, o.device);
+  app.add_flag("--skip-malformed", o.skip_malformed,
+               "leave out train/dev rows that cannot be read (counted in metrics.json); without it the first such row "
+               "stops the run before training, naming file, line and column");
   app.add_flag("--quiet", o.quiet, "no progress lines on stderr");
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;

@@ -63,6 +63,12 @@ std::vector<std::string> split_tabs(const std::string& line) {
   }
 }
 
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
 // Index of the first header field matching one of `names` (header already lower-cased).
 std::optional<size_t> find_column(const std::vector<std::string>& header,
                                   const std::vector<std::string>& names) {
@@ -139,10 +145,19 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
 
   GlueSplit split;
   split.path = path;
-  auto malformed = [&](size_t line_no, const std::string& why) {
+  // A problem names the file, the line and, where one field is at fault, its column (1-based,
+  // with the header's name for it), so the row can be found and fixed in an editor.
+  std::vector<std::string> header_names;
+  auto malformed = [&](size_t line_no, std::optional<size_t> column, const std::string& why) {
     ++split.malformed_rows;
-    if (split.problems.size() < 20)
-      split.problems.push_back(path + ":" + std::to_string(line_no) + ": " + why);
+    if (split.problems.size() >= 20) return;
+    std::string where = path + ":" + std::to_string(line_no) + ":";
+    if (column) {
+      where += " column " + std::to_string(*column + 1);
+      if (*column < header_names.size() && !header_names[*column].empty()) where += " (" + header_names[*column] + ")";
+      where += ":";
+    }
+    split.problems.push_back(where + " " + why);
   };
 
   // Lines, without "\r" (in case a copy was converted to CRLF) and without the UTF-8 byte-order
@@ -177,7 +192,7 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
   } else {
     auto need = [&](const std::vector<std::string>& names) {
       auto c = find_column(header, names);
-      if (!c) throw fail("header has no '" + names.front() + "' column");
+      if (!c) throw fail("line 1: header has no '" + names.front() + "' column (its columns: " + join(header) + ")");
       return *c;
     };
     layout.num_fields = header.size();
@@ -185,7 +200,10 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
     if (!cols.text_b.empty()) layout.text_b = need(cols.text_b);
     layout.label = find_column(header, cols.label);  // absent in test files
     layout.id = find_column(header, cols.id);
+    header_names = header;
   }
+  split.has_labels = layout.label.has_value();
+  split.label_column = cols.label.front();
 
   size_t row = 0;  // 0-based data row, the id where the file has no id column
   auto read_row = [&](const std::string& text) {
@@ -193,8 +211,9 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
     const size_t this_row = row++;
     std::vector<std::string> f = split_tabs(text);
     if (f.size() != layout.num_fields) {
-      malformed(line_no, "expected " + std::to_string(layout.num_fields) + " tab-separated fields, found " +
-                             std::to_string(f.size()));
+      malformed(line_no, std::nullopt,
+                "expected " + std::to_string(layout.num_fields) + " tab-separated fields, found " +
+                    std::to_string(f.size()));
       return;
     }
     GlueExample ex;
@@ -209,14 +228,15 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
         char* end = nullptr;
         float s = value.empty() ? NAN : std::strtof(value.c_str(), &end);
         if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(s)) {
-          malformed(line_no, "score '" + value + "' is not a number");
+          malformed(line_no, layout.label, "score '" + value + "' is not a finite number");
           return;
         }
         ex.score = s;
       } else {
         auto it = std::find(info.label_names.begin(), info.label_names.end(), value);
         if (it == info.label_names.end()) {
-          malformed(line_no, "unknown label '" + value + "'");
+          malformed(line_no, layout.label,
+                    "unknown label '" + value + "' (expected " + join(info.label_names, " or ") + ")");
           return;
         }
         ex.label = static_cast<int>(it - info.label_names.begin());

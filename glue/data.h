@@ -7,8 +7,10 @@
 // (several real rows hold unmatched quotes), so lines are split on tabs only. Columns are found by
 // their header names; only CoLA's distributed train/dev files have no header (4 columns: source,
 // label, original judgement mark, sentence), and the reader detects which CoLA form it has.
-// A row that cannot be read (wrong column count, unknown label, ...) is counted and skipped,
-// never fatal; a missing file or a header without the needed columns throws.
+// The reader itself is tolerant: a row that cannot be read (wrong column count, unknown label,
+// ...) is counted and described (file, line, column), and a missing file or a header without the
+// needed text columns throws. Whether a bad row is fatal is the caller's choice: `noiseformer
+// glue` refuses any before training unless told --skip-malformed (glue/finetune.h).
 #include <string>
 #include <vector>
 
@@ -55,8 +57,10 @@ struct GlueExample {
 struct GlueSplit {
   std::string path;
   std::vector<GlueExample> examples;
+  bool has_labels = false;            // the file has a label column (train/dev files must; test files don't)
+  std::string label_column;           // the label column's usual header name, e.g. "label", "gold_label"
   int malformed_rows = 0;             // rows skipped because they could not be read
-  std::vector<std::string> problems;  // "file:line: reason" for the first few of those rows
+  std::vector<std::string> problems;  // "file:line: [column N (name):] reason" for the first few of those rows
 };
 
 // Reads one TSV file of `task`. Throws (one line, naming the file) if it is missing or has no

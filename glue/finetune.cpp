@@ -140,6 +140,25 @@ void report_malformed(const GlueSplit& s, bool quiet) {
                s.problems.empty() ? "" : (s.problems[0] + ")").c_str());
 }
 
+// One train or dev file, read in full and checked before anything is trained: it must have a
+// label column, and a row that cannot be read stops the run with the first problem (file, line,
+// column) unless the user chose to skip such rows. Hours of fine-tuning must never end in an
+// error about a file that was wrong from the start.
+GlueSplit read_labelled_split(const GlueOptions& opt, const GlueTaskInfo& info, const std::string& file) {
+  GlueSplit s = read_glue_split(opt.glue_dir, info.task, file);
+  if (!s.has_labels)
+    throw std::runtime_error("GLUE " + info.name + " file '" + s.path + "', line 1: header has no '" + s.label_column +
+                             "' column; train and dev files need their labels");
+  if (s.malformed_rows > 0 && !opt.skip_malformed) {
+    const int more = s.malformed_rows - 1;
+    throw std::runtime_error(s.problems.front() +
+                             (more > 0 ? " (and " + std::to_string(more) + " more bad row" + (more == 1 ? "" : "s") + ")" : "") +
+                             "; fix the file, or pass --skip-malformed to leave such rows out");
+  }
+  report_malformed(s, opt.quiet);
+  return s;
+}
+
 const GlueTaskInfo& checked_options(const GlueOptions& o) {
   const GlueTaskInfo& info = glue_task_info(o.task);
   if (o.epochs < 0) throw std::invalid_argument("--epochs must be >= 0");
@@ -178,12 +197,8 @@ std::unique_ptr<Tokenizer> checkpoint_tokenizer(const std::string& path, const s
 
 void check_glue_task_files(const GlueOptions& opt) {
   const GlueTaskInfo& info = checked_options(opt);
-  std::vector<std::string> files = {info.train_file};
-  for (const auto& d : info.dev_sets) files.push_back(d.file);
-  for (const std::string& f : files) {
-    const fs::path p = fs::path(opt.glue_dir) / info.dir / f;
-    if (!fs::is_regular_file(p)) throw std::runtime_error("GLUE " + info.name + ": " + p.string() + ": no such file");
-  }
+  read_labelled_split(opt, info, info.train_file);
+  for (const auto& d : info.dev_sets) read_labelled_split(opt, info, d.file);
 }
 
 void check_glue_checkpoint(const std::string& path) {
@@ -203,11 +218,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   const GlueEncoder enc(*tok, cfg.block_size);
 
   // ---- data ----
-  GlueSplit train = read_glue_split(opt.glue_dir, info.task, info.train_file);
-  report_malformed(train, opt.quiet);
-  train.examples.erase(std::remove_if(train.examples.begin(), train.examples.end(),
-                                      [](const GlueExample& e) { return !e.has_label; }),
-                       train.examples.end());
+  GlueSplit train = read_labelled_split(opt, info, info.train_file);
   if (train.examples.empty())
     throw std::runtime_error("GLUE " + info.name + ": " + train.path + ": no labelled training examples");
   Generator shuffle_gen(opt.seed + 1);
@@ -226,8 +237,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   }
   std::vector<GlueSplit> devs;
   for (const auto& d : info.dev_sets) {
-    devs.push_back(read_glue_split(opt.glue_dir, info.task, d.file));
-    report_malformed(devs.back(), opt.quiet);
+    devs.push_back(read_labelled_split(opt, info, d.file));
     if (devs.back().examples.empty())
       throw std::runtime_error("GLUE " + info.name + ": " + devs.back().path + ": no examples");
   }

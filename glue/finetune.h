@@ -62,6 +62,7 @@ struct GlueOptions {
   uint64_t seed = 1337;
   int64_t max_train = 0;      // use at most this many training examples, a seeded random subset (0: all)
   bool quiet = false;         // no progress lines on stderr
+  bool skip_malformed = false;  // leave out rows that cannot be read (counted in metrics.json) instead of stopping
 };
 
 struct GlueDevResult {

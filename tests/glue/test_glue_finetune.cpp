@@ -276,7 +276,8 @@ TEST_SUITE("glue_finetune") {
       int rc = -1;
       const std::string stdout_text =
           run_glue_cli({"--task", info.name, "--glue-dir", (d.path / "glue").string(), "--checkpoint", ckpt,
-                        "--epochs", "2", "--batch-size", "4", "--lr", "1e-3", "--out", out.string(), "--quiet"},
+                        "--epochs", "2", "--batch-size", "4", "--lr", "1e-3", "--out", out.string(), "--quiet",
+                        "--skip-malformed"},
                        rc);
       REQUIRE(rc == 0);
       const auto lines = lines_of(stdout_text);
@@ -335,7 +336,7 @@ TEST_SUITE("glue_finetune") {
     const std::string out = (d.path / "sweep").string();
     const std::string stdout_text =
         run_glue_cli({"--all", "--glue-dir", (d.path / "glue").string(), "--checkpoint", base, noise, "--epochs",
-                      "1", "--batch-size", "4", "--out", out, "--quiet"},
+                      "1", "--batch-size", "4", "--out", out, "--quiet", "--skip-malformed"},
                      rc);
     REQUIRE(rc == 0);
     CHECK(lines_of(stdout_text).size() == 14);  // one JSON line per run: 2 checkpoints x 7 tasks
@@ -360,7 +361,7 @@ TEST_SUITE("glue_finetune") {
     // Explicit tasks and labels; the table can go anywhere.
     const std::string table2 = (d.path / "t2.md").string();
     run_glue_cli({"--all", "--tasks", "sts-b", "wnli", "--glue-dir", (d.path / "glue").string(), "--checkpoints", base,
-                  "--labels", "NanoGPT base", "--epochs", "1", "--out", out, "--table", table2, "--quiet"},
+                  "--labels", "NanoGPT base", "--epochs", "1", "--out", out, "--table", table2, "--quiet", "--skip-malformed"},
                  rc);
     REQUIRE(rc == 0);
     const auto rows2 = lines_of(read_bytes(table2));
@@ -393,12 +394,12 @@ TEST_SUITE("glue_finetune") {
     CHECK(error_of({"--task", "rte", "--task", "mrpc", "--glue-dir", glue, "--checkpoint", ckpt}).find("--all") !=
           std::string::npos);
     fs::remove(d.path / "glue" / "RTE" / "dev.tsv");
-    const std::string missing = error_of({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt});
+    const std::string missing = error_of({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--skip-malformed"});
     CHECK(missing.find("dev.tsv") != std::string::npos);
     CHECK(missing.find('\n') == std::string::npos);
     // --all checks every (task, checkpoint) first: nothing was written.
     CHECK(error_of({"--all", "--tasks", "sst-2", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--out",
-                    (d.path / "none").string()})
+                    (d.path / "none").string(), "--skip-malformed"})
               .find("dev.tsv") != std::string::npos);
     CHECK_FALSE(fs::exists(d.path / "none"));
     fs::create_directories(d.path / "nt");
@@ -406,7 +407,7 @@ TEST_SUITE("glue_finetune") {
     CHECK(error_of({"--task", "sst-2", "--glue-dir", glue, "--checkpoint", no_tok, "--quiet"}).find("no tokenizer") !=
           std::string::npos);
     CHECK(error_of({"--all", "--tasks", "sst-2", "--glue-dir", glue, "--checkpoint", ckpt, no_tok, "--out",
-                    (d.path / "none").string()})
+                    (d.path / "none").string(), "--skip-malformed"})
               .find("no tokenizer") != std::string::npos);
     CHECK_FALSE(fs::exists(d.path / "none"));
     if (!nf::device_hooks().available())
@@ -415,5 +416,70 @@ TEST_SUITE("glue_finetune") {
     // A bad flag is a parse error: exit status 2, no exception.
     run_glue_cli({"--task", "sst-2", "--glue-dir", glue, "--checkpoint", ckpt, "--epochs", "many"}, rc);
     CHECK(rc == 2);
+  }
+
+  TEST_CASE("train and dev files are checked in full before training: a bad row names file, line and column") {
+    TempDir d;
+    const std::string ckpt = make_checkpoint(d.path, "base");
+    const fs::path rte = d.path / "glue" / "RTE";
+    const std::string train = "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\tc\td\tnot_entailment\n";
+    write_bytes(rte / "train.tsv", train);
+    // Line 3 carries a label the task does not have.
+    write_bytes(rte / "dev.tsv", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\tc\td\tentailed\n");
+    const std::string glue = (d.path / "glue").string();
+    const std::string out = (d.path / "out").string();
+    int rc = -1;
+    auto error_of = [&](std::vector<std::string> args) -> std::string {
+      try {
+        run_glue_cli(args, rc);
+      } catch (const std::exception& e) {
+        return e.what();
+      }
+      return "";
+    };
+    const std::string bad_label = error_of({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--out", out});
+    CHECK(bad_label.find((rte / "dev.tsv").string() + ":3: column 4 (label): unknown label 'entailed' "
+                         "(expected entailment or not_entailment)") != std::string::npos);
+    CHECK(bad_label.find("--skip-malformed") != std::string::npos);
+    CHECK(bad_label.find('\n') == std::string::npos);
+    CHECK_FALSE(fs::exists(out));  // nothing trained, nothing written
+
+    // A dev file whose label column goes by an unknown name is refused at its header, not
+    // taken for an unlabelled test file.
+    write_bytes(rte / "dev.tsv", "index\tsentence1\tsentence2\tlbl\n0\ta\tb\tentailment\n");
+    const std::string no_label = error_of({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--out", out});
+    CHECK(no_label.find("GLUE RTE file '" + (rte / "dev.tsv").string() + "', line 1: header has no 'label' column") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+
+    // A row with too few fields, and STS-B's score column.
+    write_bytes(rte / "dev.tsv", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\tno label here\n");
+    CHECK(error_of({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt}).find(
+              "dev.tsv:3: expected 4 tab-separated fields, found 2") != std::string::npos);
+    const fs::path sts = d.path / "glue" / "STS-B";
+    const std::string sts_header = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n";
+    write_bytes(sts / "train.tsv", sts_header + "0\tg\tf\ty\to\ts\ts\ta\tb\tfive\n");
+    write_bytes(sts / "dev.tsv", sts_header + "0\tg\tf\ty\to\ts\ts\ta\tb\t2.5\n");
+    CHECK(error_of({"--task", "sts-b", "--glue-dir", glue, "--checkpoint", ckpt}).find(
+              "train.tsv:2: column 10 (score): score 'five' is not a finite number") != std::string::npos);
+
+    // --all reads every task's files before the first run: RTE's bad dev row stops the sweep
+    // although SST-2, which comes first, is fine.
+    write_bytes(rte / "dev.tsv", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\tc\td\t2\n");
+    const fs::path sst = d.path / "glue" / "SST-2";
+    write_bytes(sst / "train.tsv", "sentence\tlabel\nab\t0\ncd\t1\n");
+    write_bytes(sst / "dev.tsv", "sentence\tlabel\nab\t0\n");
+    CHECK(error_of({"--all", "--tasks", "sst-2", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--out", out})
+              .find("dev.tsv:3: column 4 (label): unknown label '2'") != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+
+    // With --skip-malformed the bad row is left out and counted.
+    const std::string ok = run_glue_cli({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--epochs", "1",
+                                         "--quiet", "--skip-malformed", "--out", out},
+                                        rc);
+    REQUIRE(rc == 0);
+    const auto j = nlohmann::json::parse(lines_of(ok).at(0));
+    CHECK(j["malformed_rows"]["dev"] == 1);
+    CHECK(lines_of(read_bytes(fs::path(out) / "predictions_dev.tsv")).size() == 2);  // header + the one good row
   }
 }
