@@ -12,6 +12,7 @@
 
 #include "tensor/blas_setup.h"
 #include "cli/commands.h"
+#include "tensor/one_line.h"
 
 namespace {
 
@@ -106,10 +107,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "noiseformer %s: error: out of memory (the model, batch or data is too large for this machine)\n", c.name);
       return 1;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, nf::one_line(e.what(), std::string::npos).c_str());
       return 1;
     }
   }
-  std::fprintf(stderr, "noiseformer: unknown command '%s' (see noiseformer --help)\n", cmd.c_str());
+  std::fprintf(stderr, "noiseformer: unknown command '%s' (see noiseformer --help)\n", nf::one_line(cmd).c_str());
   return 2;
 }

@@ -1,4 +1,5 @@
 #include "data/tokenizer.h"
+#include "tensor/one_line.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -100,6 +101,8 @@ inline uint64_t pair_key(int a, int b) {
 
 // ---- char ------------------------------------------------------------------------------------
 CharTokenizer::CharTokenizer(std::vector<char32_t> chars) : chars_(std::move(chars)) {
+  // Unknown characters map to the fallback id, which must exist.
+  if (chars_.empty()) throw std::runtime_error("char vocabulary is empty: it needs at least one character");
   std::fill(std::begin(ascii_), std::end(ascii_), -1);
   utf8_.reserve(chars_.size());
   for (size_t id = 0; id < chars_.size(); ++id) {
@@ -509,7 +512,7 @@ std::unique_ptr<Tokenizer> build_tokenizer(const std::string& kind, const std::s
   } else if (kind == "bpe") {
     return std::make_unique<BpeTokenizer>(train_bpe(text, vocab_size == 0 ? 1024 : vocab_size));
   } else {
-    throw std::runtime_error("unknown tokenizer '" + kind + "' (expected char, byte or bpe)");
+    throw std::runtime_error("unknown tokenizer '" + one_line(kind) + "' (expected char, byte or bpe)");
   }
   if (vocab_size != 0 && vocab_size != tok->vocab_size())
     throw std::runtime_error("--vocab-size " + std::to_string(vocab_size) + " does not fit the " +

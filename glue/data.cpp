@@ -1,5 +1,6 @@
 // GLUE TSV readers; see glue_data.h for the layout and the rules on malformed rows.
 #include "glue/data.h"
+#include "tensor/one_line.h"
 
 #include <algorithm>
 #include <cctype>
@@ -130,7 +131,7 @@ const GlueTaskInfo& glue_task_info(const std::string& name) {
     if (key(t.name) == want) return t;
     valid += (valid.empty() ? "" : ", ") + t.name;
   }
-  throw std::runtime_error("unknown GLUE task '" + name + "' (expected one of " + valid + ")");
+  throw std::runtime_error("unknown GLUE task '" + one_line(name) + "' (expected one of " + valid + ")");
 }
 
 GlueSplit read_glue_file(GlueTask task, const std::string& path) {
@@ -228,7 +229,7 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
         char* end = nullptr;
         float s = value.empty() ? NAN : std::strtof(value.c_str(), &end);
         if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(s)) {
-          malformed(line_no, layout.label, "score '" + value + "' is not a finite number");
+          malformed(line_no, layout.label, "score '" + one_line(value, 60) + "' is not a finite number");
           return;
         }
         ex.score = s;
@@ -236,7 +237,7 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
         auto it = std::find(info.label_names.begin(), info.label_names.end(), value);
         if (it == info.label_names.end()) {
           malformed(line_no, layout.label,
-                    "unknown label '" + value + "' (expected " + join(info.label_names, " or ") + ")");
+                    "unknown label '" + one_line(value, 60) + "' (expected " + join(info.label_names, " or ") + ")");
           return;
         }
         ex.label = static_cast<int>(it - info.label_names.begin());

@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "io/safetensors.h"
+#include "tensor/one_line.h"
 
 namespace nf {
 
@@ -20,7 +21,7 @@ template <class T>
 void check_finite(const T* p, int64_t n, const std::string& file, const std::string& name) {
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(p[i]))
-      throw std::runtime_error(file + ": tensor '" + name + "' holds a non-finite value (" +
+      throw std::runtime_error(file + ": tensor '" + one_line(name) + "' holds a non-finite value (" +
                                std::to_string(p[i]) + " at element " + std::to_string(i) + ")");
 }
 }  // namespace
@@ -38,7 +39,7 @@ Tensor from_raw(const RawTensor& r, const std::string& file, const std::string& 
     check_finite(t.data<double>(), t.numel(), file, name);
     return t;
   }
-  throw std::runtime_error(file + ": tensor '" + name + "' has dtype " + r.dtype + ", expected F32");
+  throw std::runtime_error(file + ": tensor '" + one_line(name) + "' has dtype " + one_line(r.dtype) + ", expected F32");
 }
 
 const std::string& meta_at(const SafetensorsFile& f, const std::string& key, const std::string& path) {

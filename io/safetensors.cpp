@@ -2,6 +2,7 @@
 #include "io/safetensors.h"
 
 #include "io/file.h"
+#include "tensor/one_line.h"
 
 
 #include <algorithm>
@@ -29,15 +30,6 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 std::runtime_error file_error(const std::string& path, const std::string& what) {
   return std::runtime_error("safetensors file '" + path + "': " + what);
-}
-
-// Messages must stay on one line; JSON parser messages quote the offending input, which may hold
-// newlines or other control bytes from a corrupt file.
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  if (s.size() > 300) s = s.substr(0, 300) + "...";
-  return s;
 }
 
 // Byte size of a tensor, or false if shape × element size does not fit in 64 bits (a corrupt

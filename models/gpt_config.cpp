@@ -1,4 +1,5 @@
 #include "models/gpt_config.h"
+#include "tensor/one_line.h"
 
 #include <cmath>
 #include <cstdint>
@@ -56,7 +57,7 @@ GPTConfig GPTConfig::from_json(const nlohmann::json& j) {
     // Each value must have its key's JSON type exactly: nlohmann's get<int64_t>() would turn
     // 1.5 into 1 and 2^70 into garbage, get<bool>() would accept 0 — all silently.
     auto wrong = [&](const char* want) {
-      return std::invalid_argument("config: key '" + k + "' must be " + want + ", got " + v.dump());
+      return std::invalid_argument("config: key '" + one_line(k) + "' must be " + want + ", got " + one_line(v.dump()));
     };
     auto integer = [&](int64_t& out) {
       if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
@@ -89,7 +90,7 @@ GPTConfig GPTConfig::from_json(const nlohmann::json& j) {
     else if (k == "lowrank") integer(c.lowrank);
     else if (k == "pairwise") boolean(c.pairwise);
     else if (k == "selective_mem_weight") number(c.selective_mem_weight);
-    else throw std::invalid_argument("config: unknown key '" + k + "'");
+    else throw std::invalid_argument("config: unknown key '" + one_line(k) + "'");
   }
   c.validate();
   return c;

@@ -1,4 +1,5 @@
 #include "nn/attention_config.h"
+#include "tensor/one_line.h"
 
 #include <stdexcept>
 #include <utility>
@@ -45,7 +46,7 @@ AttentionKind parse_attention(const std::string& name) {
     if (n == name) return kind;
   std::string all;
   for (const std::string& n : attention_names()) all += (all.empty() ? "" : "|") + n;
-  throw std::invalid_argument("unknown attention '" + name + "' (" + all + ")");
+  throw std::invalid_argument("unknown attention '" + one_line(name) + "' (" + all + ")");
 }
 
 bool is_noise(AttentionKind kind) { return kind == AttentionKind::NoiseV1 || kind == AttentionKind::NoiseV2; }

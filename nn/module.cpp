@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "autograd/node.h"
+#include "tensor/one_line.h"
 
 namespace nf {
 
@@ -80,7 +81,7 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   for (auto& [n, t] : named_parameters()) {
     auto it = state.find(n);
     if (it == state.end()) {
-      if (strict) throw std::runtime_error("load_state_dict: missing tensor '" + n + "'");
+      if (strict) throw std::runtime_error("load_state_dict: missing tensor '" + one_line(n) + "'");
       continue;
     }
     if (it->second.shape() != t.shape())
@@ -92,7 +93,7 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   if (strict && used != state.size()) {
     auto params = state_dict();
     for (auto& [n, t] : state)
-      if (!params.count(n)) throw std::runtime_error("load_state_dict: unexpected tensor '" + n + "'");
+      if (!params.count(n)) throw std::runtime_error("load_state_dict: unexpected tensor '" + one_line(n) + "'");
   }
 }
 

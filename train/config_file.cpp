@@ -1,4 +1,5 @@
 #include "train/config_file.h"
+#include "tensor/one_line.h"
 
 #include <algorithm>
 #include <iostream>
@@ -67,14 +68,14 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
     CLI::ConfigItem item;
     item.name = key_to_flag(key);
     if (app_ != nullptr && app_->get_option_no_throw("--" + item.name) == nullptr)
-      throw config_error(app_, "unknown key '" + key + "' (no --" + item.name + " flag)");
+      throw config_error(app_, "unknown key '" + one_line(key) + "' (no --" + one_line(item.name) + " flag)");
     if (value.is_object())
-      throw config_error(app_, "key '" + key + "': nested objects are not supported");
-    if (value.is_null()) throw config_error(app_, "key '" + key + "': null is not a value");
+      throw config_error(app_, "key '" + one_line(key) + "': nested objects are not supported");
+    if (value.is_null()) throw config_error(app_, "key '" + one_line(key) + "': null is not a value");
     if (value.is_array()) {
       for (const auto& v : value) {
         if (v.is_object() || v.is_array() || v.is_null())
-          throw config_error(app_, "key '" + key + "': arrays may hold only scalars");
+          throw config_error(app_, "key '" + one_line(key) + "': arrays may hold only scalars");
         item.inputs.push_back(scalar_text(v));
       }
     } else {
@@ -148,9 +149,7 @@ std::optional<int> parse_or_exit(CLI::App& app, int argc, char** argv, std::ostr
     if (e.get_name() == "CallForVersion") out << e.what() << "\n";
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    std::replace(what.begin(), what.end(), '\n', ' ');  // keep the promise of one line
-    err << app.get_name() << ": error: " << what << " (see --help)\n";
+    err << app.get_name() << ": error: " << one_line(e.what(), std::string::npos) << " (see --help)\n";
     return 2;
   }
 }

@@ -164,6 +164,15 @@ TEST_SUITE("data") {
     CHECK_THROWS_WITH(nf::load_tokenizer(bad), doctest::Contains("does not match"));
     write_bytes(bad, R"({"tokenizer":"char","vocab_size":3,"chars":"aba"})");
     CHECK_THROWS_WITH(nf::load_tokenizer(bad), doctest::Contains("repeats"));
+    // No characters at all: the fallback id for unknown characters would lie outside the vocabulary.
+    write_bytes(bad, R"({"tokenizer":"char","vocab_size":0,"chars":""})");
+    CHECK_THROWS_WITH(nf::load_tokenizer(bad), doctest::Contains("char vocabulary is empty"));
+    // A tokenizer name holding a line break is quoted on one line.
+    write_bytes(bad, R"({"tokenizer":"word
+piece","vocab_size":5})");
+    msg = error_of([&] { nf::load_tokenizer(bad); });
+    CHECK(msg.find("word piece") != std::string::npos);
+    CHECK(msg.find('\n') == std::string::npos);
     write_bytes(bad, R"({"tokenizer":"bpe","vocab_size":257,"merges":[[300,1]]})");
     CHECK_THROWS_WITH(nf::load_tokenizer(bad), doctest::Contains("not yet defined"));
     write_bytes(bad, "{not json");

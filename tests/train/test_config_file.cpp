@@ -88,6 +88,13 @@ TEST_SUITE("train") {
     CHECK(err.find(cfg) != std::string::npos);
     CHECK(std::count(err.begin(), err.end(), '\n') == 1);
 
+    // A key holding a carriage return or a line feed is quoted on the same one line.
+    write_bytes(cfg, R"({"n_la\r\nyer": 4})");
+    CHECK(TestCli().parse({"--config", cfg}, nullptr, &err) == 2);
+    CHECK(err.find("n_la  yer") != std::string::npos);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    CHECK(err.find('\r') == std::string::npos);
+
     write_bytes(cfg, R"([1, 2])");
     CHECK(TestCli().parse({"--config", cfg}) == 2);
     write_bytes(cfg, R"({"lr": )");
