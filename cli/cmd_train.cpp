@@ -11,14 +11,7 @@ namespace nf::cli {
 int cmd_train(int argc, char** argv) {
   TrainOptions o;
   CLI::App app = make_app("train", "Train a GPT on a prepared data directory");
-  add_train_flags(app, o);
-  app.get_option("--data")->required();
-  app.get_option("--out")->required();
-  app.add_option("--init", o.init, "start from this checkpoint (its config sets the architecture)");
-  app.add_flag("--resume", o.resume, "continue the run in --out exactly where its checkpoint left off");
-  app.add_flag("--keep-best", o.keep_best, "write the checkpoint only when val loss improves");
-  app.add_flag("--quiet", o.quiet, "no progress lines");
-  add_config_option(app);
+  add_train_command_flags(app, o);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
   // What the user set (flags or --config): with --resume everything else is the run's own.
   for (const CLI::Option* op : app.get_options())

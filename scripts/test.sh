@@ -2,11 +2,12 @@
 # The project's test command (README, .ci/run): installs what is missing, builds, runs every
 # test suite through CTest (including `noiseformer gradcheck`), then builds the unit tests once
 # more under AddressSanitizer + UndefinedBehaviorSanitizer and runs them there too. Between the
-# two, the Release build is installed into a temporary prefix and used as a package.
+# two, the Release build is installed into a temporary prefix and used as a package. The
+# sanitizer build is clang's, which also builds the fuzz targets: each runs briefly at the end.
 # If nvcc is present, the CUDA backend is also built so it compiles on every change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --fuzz
 scripts/build.sh
 (cd build && ctest --output-on-failure -j"$(nproc)")
 
@@ -47,13 +48,16 @@ if grep -E '"command": .*subproject/app\.cpp' "$pkg_tmp/subproject/compile_comma
 fi
 rm -rf "$pkg_tmp"; trap - EXIT
 
-echo "== sanitizer build (address, undefined) =="
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNOISEFORMER_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$(nproc)" --target nf_tests noiseformer
+echo "== sanitizer build (clang: address, undefined, libFuzzer coverage) =="
+# One sanitizer build serves the unit tests and the fuzz targets (fuzz/README.md): build-fuzz/.
+scripts/fuzz.sh --build-only nf_tests noiseformer
 # Debug + sanitizers is ~10x slower: the float64 gradient checks of whole GPTs run in the
-# Release pass above; here every suite runs except those heavy model-level checks.
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-   ctest --output-on-failure -j"$(nproc)" -E '^(gradcheck_cli)$')
+# Release pass above; here every suite runs except those heavy model-level checks and the
+# kill-and-resume run (900 iterations, also run in the Release pass).
+(cd build-fuzz && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+   ctest --output-on-failure -j"$(nproc)" -E '^(gradcheck_cli|kill_resume)$')
+echo "== fuzz smoke: every reader of untrusted input, briefly (scripts/fuzz.sh) =="
+scripts/fuzz.sh --smoke
 
 # The optional CUDA backend must compile on every change wherever nvcc exists (CI has nvcc but
 # no GPU: the cuda suite then reports "no CUDA device" and skips its device checks).

@@ -1,5 +1,6 @@
 // The run-shaping flags of `noiseformer train` (train/train_flags.h).
 #include "train/train_flags.h"
+#include "train/config_file.h"
 
 #include "tensor/device_hooks.h"
 
@@ -64,6 +65,17 @@ std::vector<CLI::Option*> add_train_flags(CLI::App& app, TrainOptions& o, TrainF
           ->check(CLI::IsMember({"random", "sequential"}))->capture_default_str());
   add(add_device_option(app, o.device));
   return added;
+}
+
+void add_train_command_flags(CLI::App& app, TrainOptions& o) {
+  add_train_flags(app, o);
+  app.get_option("--data")->required();
+  app.get_option("--out")->required();
+  app.add_option("--init", o.init, "start from this checkpoint (its config sets the architecture)");
+  app.add_flag("--resume", o.resume, "continue the run in --out exactly where its checkpoint left off");
+  app.add_flag("--keep-best", o.keep_best, "write the checkpoint only when val loss improves");
+  app.add_flag("--quiet", o.quiet, "no progress lines");
+  add_config_option(app);
 }
 
 CLI::Option* add_device_option(CLI::App& app, std::string& device) {

@@ -20,6 +20,11 @@ enum class TrainFlags { kAll, kPassThrough };
 // logging, seed, sampling and device. Returns the options added, in order.
 std::vector<CLI::Option*> add_train_flags(CLI::App& app, TrainOptions& o, TrainFlags which = TrainFlags::kAll);
 
+// The whole command line of `noiseformer train`: add_train_flags plus the run-management flags
+// (--init, --resume, --keep-best, --quiet) and --config. The fuzz target for train's --config
+// files parses with these same flags.
+void add_train_command_flags(CLI::App& app, TrainOptions& o);
+
 // `--device cpu|cuda` (default cpu), the one definition for every command that runs a model.
 // Choosing cuda checks for a usable CUDA device while the flags are parsed, so a machine without
 // one stops with require_cuda's one-line error (status 1) before anything is read or trained.

@@ -52,7 +52,8 @@ TEST_SUITE("autograd") {
     for (int threads : {1, 2, 3, 4}) {
       Threads scope(threads);
       CAPTURE(threads);
-      for (auto [M, K, N] : std::vector<std::array<int64_t, 3>>{{150, 33, 70}, {40, 33, 200}, {97, 5, 97}, {200, 17, 200}}) {
+      for (const auto& mkn : std::vector<std::array<int64_t, 3>>{{150, 33, 70}, {40, 33, 200}, {97, 5, 97}, {200, 17, 200}}) {
+        const int64_t M = mkn[0], K = mkn[1], N = mkn[2];  // plain names: lambdas below capture them
         CAPTURE(M);
         CAPTURE(N);
         for (DType dt : {DType::F32, DType::F64}) {

@@ -78,9 +78,10 @@ TEST_SUITE("models") {
         {"shared-diff", sym + L * (6 * r * C + 6 * d)},
     };
     CHECK(base - sym == L * (C * C + C));
-    for (const auto& [attention, n] : expected) {
+    for (const auto& kv : expected) {
+      const std::string& attention = kv.first;  // a plain name: CAPTURE cannot take a structured binding in C++17
       CAPTURE(attention);
-      CHECK(count_parameters(gpt2_small(attention)) == n);
+      CHECK(count_parameters(gpt2_small(attention)) == kv.second);
     }
     // Build each (≈0.5 GB and ~124M normal draws, one at a time). Selective has base's
     // parameters, checked by formula. The Debug/sanitizer build (≈10x slower) builds base only;
@@ -382,7 +383,9 @@ TEST_SUITE("models") {
       for (const Tensor& t : m.decay_parameters()) decay.insert(t.impl());
       for (const Tensor& t : m.no_decay_parameters()) nodecay.insert(t.impl());
       CHECK(decay.size() + nodecay.size() == m.parameters().size());
-      for (auto& [n, t] : m.named_parameters()) {
+      for (auto& named : m.named_parameters()) {
+        const std::string& n = named.first;  // a plain name: CAPTURE cannot take a structured binding in C++17
+        const Tensor& t = named.second;
         CAPTURE(n);
         const bool special = n.find("noise_") != std::string::npos || n.find("pairwise_c") != std::string::npos ||
                              n.find("lambda_") != std::string::npos || n.find("subln") != std::string::npos ||
