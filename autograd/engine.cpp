@@ -5,16 +5,21 @@
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/scope.h"
 
 namespace nf {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+thread_local BackwardObserver* g_observer = nullptr;
 }
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+
+ObserveBackward::ObserveBackward(BackwardObserver& observer) : prev_(g_observer) { g_observer = &observer; }
+ObserveBackward::~ObserveBackward() { g_observer = prev_; }
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   if (!g_grad_enabled) return false;
@@ -69,11 +74,10 @@ void record(Tensor& out, const char* name, std::vector<Tensor> inputs, BackwardF
   for (Tensor& t : inputs) t = edge_of(t);
   node->inputs = std::move(inputs);
   node->backward = std::move(fn);
+  node->scope = current_scope();
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
 }
-
-namespace {
 
 // Post-order DFS without recursion (a deep GPT graph would overflow the stack). The order holds
 // owning pointers: freeing a node's inputs during the sweep must not free nodes still to come.
@@ -94,6 +98,8 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
   }
   return order;  // children before parents; walk it backwards
 }
+
+namespace {
 
 void accumulate(Tensor& slot, const Tensor& g) {
   if (!slot.defined()) {
@@ -166,6 +172,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     if (node->backward_into && node->inputs.size() == 1 && node->inputs[0].defined() &&
         node->inputs[0].requires_grad() && node->inputs[0].grad_fn() && node->inputs[0].device() == Device::CPU) {
       // A part of its input (narrow): add g into that part of the input's gradient buffer.
+      if (g_observer) g_observer->visit(*node, g, {});
       const Tensor& in = node->inputs[0];
       Tensor& slot = grads[in.grad_fn().get()];
       if (!slot.defined()) {
@@ -182,6 +189,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       continue;
     }
     std::vector<Tensor> in_grads = node->backward(g);
+    if (g_observer) g_observer->visit(*node, g, in_grads);
     for (size_t i = 0; i < node->inputs.size() && i < in_grads.size(); ++i) {
       const Tensor& in = node->inputs[i];
       const Tensor& ig = in_grads[i];

@@ -7,6 +7,7 @@
 // Tensor (output -> grad_fn -> closure -> output is a cycle that would leak): capture
 // `out.detach()`, which shares the data without the history.
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct Node {
   std::string name;
   std::vector<Tensor> inputs;  // grads returned by `backward` line up with these
   BackwardFn backward;
+  // The module whose forward was running when the op was recorded (current_scope(),
+  // autograd/scope.h), or null. Only pictures and traces read it, as a key into GraphLabels.
+  const void* scope = nullptr;
   // Optional, for ops whose output is a part of their single input (narrow, hence split): adds
   // grad_output into the matching part of the input's gradient buffer `input_grad` (full input
   // shape, owned by the engine), instead of `backward` building a zero tensor of the input's
@@ -48,6 +52,33 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 
 // Makes `out` the output of a new node `name` over `inputs` with backward `fn`.
 void record(Tensor& out, const char* name, std::vector<Tensor> inputs, BackwardFn fn);
+
+// Every node behind `root`, each listed after the nodes that produced its inputs (a post-order
+// depth-first walk). The engine runs them in reverse; pictures and traces use the same order.
+// The list owns its nodes, so the walk may free their inputs without freeing nodes to come.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root);
+
+// A look at the backward sweep as it runs (autograd/trace.h builds traces on it). `visit` is
+// called once per node the engine runs, in the engine's order, with the gradient of the node's
+// output and the gradients it returned for its inputs (lined up with node.inputs; empty when the
+// node added straight into its input's buffer, see Node::backward_into). The tensors must only
+// be read, and no handle to them kept: the engine's in-place accumulation depends on it.
+class BackwardObserver {
+ public:
+  virtual ~BackwardObserver() = default;
+  virtual void visit(const Node& node, const Tensor& grad_output, const std::vector<Tensor>& grad_inputs) = 0;
+};
+// RAII: `observer` sees the backward passes run on this thread while the guard lives.
+class ObserveBackward {
+ public:
+  explicit ObserveBackward(BackwardObserver& observer);
+  ~ObserveBackward();
+  ObserveBackward(const ObserveBackward&) = delete;
+  ObserveBackward& operator=(const ObserveBackward&) = delete;
+
+ private:
+  BackwardObserver* prev_;
+};
 
 // The engine: back-propagates `grad` (d loss / d root) through root's graph in reverse
 // topological order, accumulating into leaves' .grad(). Frees the graph unless retain_graph.

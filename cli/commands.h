@@ -11,6 +11,8 @@ int cmd_gradcheck(int argc, char** argv);
 int cmd_glue(int argc, char** argv);
 int cmd_compare(int argc, char** argv);
 int cmd_attention_map(int argc, char** argv);
+int cmd_graph(int argc, char** argv);
+int cmd_trace(int argc, char** argv);
 
 struct Command {
   const char* name;
@@ -29,5 +31,7 @@ inline constexpr Command kCommands[] = {
     {"glue", cmd_glue, "fine-tune a checkpoint on GLUE tasks and score the dev sets"},
     {"compare", cmd_compare, "train attention variants side by side: table, curves (results dir)"},
     {"attention-map", cmd_attention_map, "PNG of every head's attention map of one layer for a prompt"},
+    {"graph", cmd_graph, "draw the autograd graph of a tiny GPT (SVG, PNG or DOT)"},
+    {"trace", cmd_trace, "print the backward pass of a tiny GPT node by node"},
 };
 }  // namespace nf::cli

@@ -17,11 +17,13 @@ Block::Block(const GPTConfig& cfg, int64_t layer, Generator& gen) {
 }
 
 Tensor Block::forward(const Tensor& x, Generator& gen) {
+  ModuleScope scope(this);
   Tensor h = add(x, attn->forward(ln_1->forward(x), gen));
   return add(h, mlp->forward(ln_2->forward(h), gen));
 }
 
 Tensor Block::forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) {
+  ModuleScope scope(this);
   Tensor h = add(x, attn->forward_step(ln_1->forward(x), pos, cache, gen));
   return add(h, mlp->forward(ln_2->forward(h), gen));
 }
@@ -48,6 +50,7 @@ Tensor GPT::lm_head(const Tensor& h) const {
 }
 
 Tensor GPT::hidden(const Tensor& idx) {
+  ModuleScope scope(this);
   if (idx.dim() != 2 || idx.dtype() != DType::I64) throw std::invalid_argument("GPT.forward: idx must be int64 (B, T)");
   const int64_t T = idx.size(1);
   if (T > cfg_.block_size)
@@ -59,6 +62,7 @@ Tensor GPT::hidden(const Tensor& idx) {
 }
 
 GPTOutput GPT::forward(const Tensor& idx, const Tensor& targets) {
+  ModuleScope scope(this);
   Tensor h = hidden(idx);
   const int64_t B = idx.size(0), T = idx.size(1);
   GPTOutput out;
@@ -108,6 +112,7 @@ GPTCache GPT::make_cache(const std::vector<int64_t>& budget) const {
 }
 
 Tensor GPT::forward_step(const Tensor& tok, GPTCache& cache) {
+  ModuleScope scope(this);
   const int64_t B = tok.size(0);
   if (cache.pos >= cfg_.block_size)
     throw std::invalid_argument("forward_step: position " + std::to_string(cache.pos) + " is past block_size");

@@ -38,6 +38,7 @@ SequenceClassifier::SequenceClassifier(std::shared_ptr<GPT> g, int64_t num_outpu
 }
 
 Tensor SequenceClassifier::forward(const Tensor& idx, const Tensor& last) {
+  ModuleScope scope(this);
   return head->forward(gather_last(gpt->hidden(idx), last));
 }
 

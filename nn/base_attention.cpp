@@ -10,6 +10,7 @@ BaseAttention::BaseAttention(const AttentionConfig& cfg, Keys keys, Generator& g
 }
 
 Tensor BaseAttention::forward(const Tensor& x, Generator& gen) {
+  ModuleScope scope(this);
   Tensor q, k, v;
   project(x, q, k, v);                      // c_attn, split, split_heads: (B, H, T, d) views
   Tensor scores = scores_of(q, k);          // q @ kᵀ (B, H, T, T), unscaled
@@ -20,6 +21,7 @@ Tensor BaseAttention::forward(const Tensor& x, Generator& gen) {
 }
 
 Tensor BaseAttention::forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) {
+  ModuleScope scope(this);
   Tensor q, k, v;
   project(x, q, k, v);  // (B, H, 1, d)
   cache.append({k, v}, pos);

@@ -82,6 +82,7 @@ Tensor DiffAttention::combine(const Tensor& a1, const Tensor& a2, const Tensor& 
 }
 
 Tensor DiffAttention::forward(const Tensor& x, Generator& gen) {
+  ModuleScope scope(this);
   Tensor q1, k1, q2, k2, v;
   project(x, q1, k1, q2, k2, v);
   Tensor s1 = matmul(q1, k1.transpose(-1, -2)), s2 = matmul(q2, k2.transpose(-1, -2));
@@ -90,6 +91,7 @@ Tensor DiffAttention::forward(const Tensor& x, Generator& gen) {
 }
 
 Tensor DiffAttention::forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) {
+  ModuleScope scope(this);
   Tensor q1, k1, q2, k2, v;
   project(x, q1, k1, q2, k2, v);  // (B, h, 1, d), v (B, h, 1, 2d)
   cache.append({k1, k2, v}, pos);

@@ -9,7 +9,10 @@ namespace nf {
 class Dropout : public Module {
  public:
   explicit Dropout(double p) : p(p) {}
-  Tensor forward(const Tensor& x, Generator& gen) const { return dropout(x, p, is_training(), gen); }
+  Tensor forward(const Tensor& x, Generator& gen) const {
+    ModuleScope scope(this);
+    return dropout(x, p, is_training(), gen);
+  }
   double p;
 };
 

@@ -11,7 +11,10 @@ class Embedding : public Module {
     weight = register_parameter("weight", mul(randn({num, dim}, gen), init_std));
   }
   // ids int64 (...) -> (..., dim)
-  Tensor forward(const Tensor& ids) const { return embedding(weight, ids); }
+  Tensor forward(const Tensor& ids) const {
+    ModuleScope scope(this);
+    return embedding(weight, ids);
+  }
 
   Tensor weight;
 };

@@ -11,7 +11,10 @@ class LayerNorm : public Module {
     weight = register_parameter("weight", ones({dim}));
     if (bias) this->bias = register_parameter("bias", zeros({dim}));
   }
-  Tensor forward(const Tensor& x) const { return layer_norm(x, weight, bias, eps); }
+  Tensor forward(const Tensor& x) const {
+    ModuleScope scope(this);
+    return layer_norm(x, weight, bias, eps);
+  }
 
   Tensor weight, bias;
   double eps;
@@ -23,7 +26,10 @@ class RMSNorm : public Module {
   explicit RMSNorm(int64_t dim, double eps = 1e-5) : eps(eps) {
     weight = register_parameter("weight", ones({dim}));
   }
-  Tensor forward(const Tensor& x) const { return rms_norm(x, weight, eps); }
+  Tensor forward(const Tensor& x) const {
+    ModuleScope scope(this);
+    return rms_norm(x, weight, eps);
+  }
 
   Tensor weight;
   double eps;

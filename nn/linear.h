@@ -13,7 +13,10 @@ class Linear : public Module {
     if (bias) this->bias = register_parameter("bias", zeros({out}));
   }
   // x (..., in) -> (..., out)
-  Tensor forward(const Tensor& x) const { return linear(x, weight, bias); }
+  Tensor forward(const Tensor& x) const {
+    ModuleScope scope(this);
+    return linear(x, weight, bias);
+  }
 
   Tensor weight, bias;
 };

@@ -19,6 +19,7 @@ class MLP : public Module {
   }
   // x (B,T,C) -> (B,T,C)
   Tensor forward(const Tensor& x, Generator& gen) const {
+    ModuleScope scope(this);
     return drop->forward(c_proj->forward(gelu(c_fc->forward(x))), gen);
   }
 

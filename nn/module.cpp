@@ -24,6 +24,18 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
   return out;
 }
 
+void Module::collect_modules(const std::string& path, GraphLabels& out) const {
+  out.modules[static_cast<const void*>(this)] = path;
+  for (const auto& [n, m] : children_) m->collect_modules(path.empty() ? n : path + "." + n, out);
+}
+
+GraphLabels Module::graph_labels() const {
+  GraphLabels out;
+  collect_modules("", out);
+  for (const auto& [n, t] : named_parameters()) out.parameters[t.impl()] = n;
+  return out;
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [n, t] : named_parameters()) out.push_back(t);

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "autograd/graph_labels.h"
+#include "autograd/scope.h"
 #include "tensor/tensor.h"
 
 namespace nf {
@@ -38,6 +40,11 @@ class Module {
   void to(DType dtype);
   void to(Device device);
 
+  // Names for pictures and traces of the graphs this module's forward records (autograd/dot.h):
+  // the path of every module below it ("" for itself, then "h.0", "h.0.attn", …), as their
+  // ModuleScope keys, and every parameter by its named_parameters() name.
+  GraphLabels graph_labels() const;
+
   // name -> tensor for every parameter; load copies values in (shapes must match).
   std::map<std::string, Tensor> state_dict() const;
   void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
@@ -47,9 +54,21 @@ class Module {
 
  private:
   void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
+  void collect_modules(const std::string& path, GraphLabels& out) const;
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+};
+
+// Held at the top of a module's forward: the ops recorded meanwhile belong to `m` (Node::scope),
+// which is how a picture of the graph knows that a matmul came from "h.0.attn". Costs two
+// thread-local writes; changes no result.
+class ModuleScope {
+ public:
+  explicit ModuleScope(const Module* m) : guard_(static_cast<const void*>(m)) {}
+
+ private:
+  ScopeGuard guard_;
 };
 
 }  // namespace nf

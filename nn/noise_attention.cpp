@@ -20,6 +20,7 @@ int64_t NoiseAttention::parameter_count(const AttentionConfig& cfg, bool per_hea
 }
 
 std::vector<LossTerm> NoiseAttention::loss_terms() const {
+  ModuleScope scope(this);  // the KL term is this layer's op, though the model asks for it
   return {{"kl", gaussian_kl_sum(noise_mu, noise_logvar), noise_mu.numel(), cfg_.kl_weight}};
 }
 

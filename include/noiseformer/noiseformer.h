@@ -15,10 +15,12 @@
 #include "tensor/tensor.h"
 
 // autograd/: every differentiable op (add, matmul, softmax, cross_entropy, ...), no_grad,
-// gradient checking
+// gradient checking, pictures (to_dot) and traces of the graph
+#include "autograd/dot.h"
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/trace.h"
 
 // nn/: Module and the layers, the attention variants and their configuration
 #include "nn/attention.h"

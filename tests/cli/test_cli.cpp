@@ -421,6 +421,29 @@ TEST_SUITE("cli") {
     CHECK(none.out == "0 passed, 0 failed\n");
   }
 
+  TEST_CASE("graph and trace: the tiny model's picture and backward pass; bad flags are one-line errors") {
+    TempDir tmp;
+    const std::string out = quote(tmp.file("g.dot"));
+    check_error(run("graph --attention quadratic --out " + out), "graph", "quadratic");
+    check_error(run("graph --out " + quote(tmp.file("g.jpg"))), "graph", "must end in .svg, .png or .dot");
+    check_error(run("graph --module h.9.attn --out " + out), "graph", "unknown module 'h.9.attn'");
+    check_error(run("graph --n-layer 9 --out " + out), "graph", "n-layer");
+    check_error(run("graph --attention diff --n-head 1 --out " + out), "graph", "even n_head");
+    check_error(run("graph"), "graph", "--out");
+    check_error(run("trace --attention quadratic"), "trace", "quadratic");
+    CHECK_FALSE(fs::exists(tmp.file("g.dot")));
+    // Without Graphviz on PATH a picture cannot be drawn; the DOT text still can.
+    check_error(run("graph --out " + quote(tmp.file("g.svg")), "env PATH=" + quote(tmp.str())), "graph", "graphviz");
+    CHECK_FALSE(fs::exists(tmp.file("g.svg")));
+    Result ok = run("graph --attention diff --module h.0.attn --grads --out " + out, "env PATH=" + quote(tmp.str()));
+    CHECK(ok.code == 0);
+    CHECK(contains(read_bytes(tmp.file("g.dot")), "digraph autograd"));
+    Result tr = run("trace --attention selective");
+    CHECK(tr.code == 0);
+    CHECK(contains(tr.out, "cumsum"));
+    CHECK(contains(tr.out, "parameter gradients"));
+  }
+
   TEST_CASE("--device cuda without a usable GPU is a one-line error") {
     if (nf::device_hooks().available()) {
       MESSAGE("a CUDA device is available: skipped");
