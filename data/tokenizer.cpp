@@ -564,7 +564,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_from_json(const nlohmann::json& meta) 
     }
     tok = std::make_unique<BpeTokenizer>(std::move(merges));
   } else {
-    throw std::runtime_error("unknown tokenizer \"" + kind + "\" (expected char, byte or bpe)");
+    throw std::runtime_error("unknown tokenizer \"" + one_line(kind) + "\" (expected char, byte or bpe)");
   }
   if (declared != tok->vocab_size())
     throw std::runtime_error("vocab_size " + std::to_string(declared) + " does not match the " +

@@ -1,4 +1,5 @@
 #include "train/train_state.h"
+#include "tensor/one_line.h"
 
 #include <chrono>
 #include <stdexcept>
@@ -112,7 +113,7 @@ void restore_optimizer(const ResumePoint& rp, Optimizer& opt) {
   const std::string& kind = meta_at(f, "optimizer", path);
   auto* adam = dynamic_cast<AdamW*>(&opt);
   if ((kind == "adamw") != (adam != nullptr))
-    throw std::runtime_error(path + ": training state is for optimizer '" + kind + "', this run uses another");
+    throw std::runtime_error(path + ": training state is for optimizer '" + one_line(kind) + "', this run uses another");
   if (!adam) return;
   const uint64_t steps = parse_u64(meta_at(f, "adam_steps", path), path, "adam_steps");
   if (steps > uint64_t(INT64_MAX)) throw std::runtime_error(path + ": metadata 'adam_steps' is out of range");
