@@ -168,8 +168,7 @@ TEST_SUITE("data") {
     write_bytes(bad, R"({"tokenizer":"char","vocab_size":0,"chars":""})");
     CHECK_THROWS_WITH(nf::load_tokenizer(bad), doctest::Contains("char vocabulary is empty"));
     // A tokenizer name holding a line break is quoted on one line.
-    write_bytes(bad, R"({"tokenizer":"word
-piece","vocab_size":5})");
+    write_bytes(bad, R"({"tokenizer":"word\npiece","vocab_size":5})");
     msg = error_of([&] { nf::load_tokenizer(bad); });
     CHECK(msg.find("word piece") != std::string::npos);
     CHECK(msg.find('\n') == std::string::npos);
