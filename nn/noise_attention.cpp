@@ -1,7 +1,7 @@
 #include "nn/noise_attention.h"
 
 #include <algorithm>
-#include <numeric>
+#include <cmath>
 
 namespace nf {
 
@@ -41,9 +41,10 @@ Tensor NoiseAttention::noise(int64_t B, const std::vector<int64_t>& q_pos, const
 }
 
 Tensor NoiseAttention::probabilities(const Tensor& scores, Generator& gen) {
-  std::vector<int64_t> p(scores.size(-1));
-  std::iota(p.begin(), p.end(), 0);
+  const std::vector<int64_t> p = positions(scores.size(-1));
   Tensor logits = add(mul(scores, scale_), noise(scores.size(0), p, p, gen));  // s·Q Qᵀ + N
+  logits = add_pos_bias(logits, p);  // − m_h(i − j) with pos_bias alibi, after the noise
+  track_logits(logits);
   Tensor att = causal_softmax(logits, 1.0);
   record_probabilities(att);
   return att;

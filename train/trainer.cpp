@@ -121,8 +121,11 @@ void restore_settings(TrainOptions& o, const nlohmann::json& stored, const std::
   for (auto it = stored.begin(); it != stored.end(); ++it) {
     const std::string& key = it.key();
     if (key == "model") {
-      const nlohmann::json mine_model = mine.at("model");
-      for (auto m = it.value().begin(); m != it.value().end(); ++m)
+      // Both sides with the defaults train_settings_json leaves out put back.
+      nlohmann::json mine_model = mine.at("model"), run_model = it.value();
+      for (nlohmann::json* m : {&mine_model, &run_model})
+        if (!m->contains("pos_bias")) (*m)["pos_bias"] = "none";
+      for (auto m = run_model.begin(); m != run_model.end(); ++m)
         if (o.given.count(m.key()) && mine_model.contains(m.key()) && mine_model.at(m.key()) != m.value())
           refuse(m.key(), mine_model.at(m.key()), m.value());
       continue;
@@ -185,6 +188,9 @@ nlohmann::json train_settings_json(const TrainOptions& o) {
   if (ec) data = fs::absolute(o.data_dir);
   nlohmann::json m = o.model.to_json();
   m.erase("vocab_size");  // taken from the data's meta.json at training time
+  // The default is left out, so runs stored before the key existed (training states, compare's
+  // settings.json and summary.json) still match the same settings given today.
+  if (o.model.pos_bias == "none") m.erase("pos_bias");
   return {{"data", data.string()},  {"model", m},
           {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum}, {"max_iters", o.max_iters},
           {"lr", o.lr},                 {"min_lr", o.min_lr},         {"warmup_iters", o.warmup_iters},
