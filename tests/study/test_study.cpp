@@ -252,6 +252,50 @@ TEST_SUITE("study") {
     CHECK(read_bytes(r1.runs[0].run_dir + "/log.jsonl") == log0);
   }
 
+  TEST_CASE("compare: a preset variant (base-alibi) runs under its own name with its file's settings") {
+    TempDir tmp;
+    const std::string data = study_data(tmp);
+    fs::create_directories(tmp.file("cfg"));
+    write_bytes(tmp.file("cfg/tiny-base.json"), R"({"attention":"base","seed":5})");
+    write_bytes(tmp.file("cfg/tiny-base-alibi.json"), R"({"attention":"base","pos_bias":"alibi","seed":5})");
+    CompareOptions o = tiny_compare(data, tmp.file("results"));
+    o.preset = "tiny";
+    o.configs_dir = tmp.file("cfg");
+    o.attentions = {"base", "base-alibi"};
+    CompareResult r = run_compare(o);
+    REQUIRE(r.runs.size() == 2);
+    CHECK(r.runs[1].attention == "base-alibi");
+    CHECK(r.runs[1].run_dir == (fs::path(tmp.file("results")) / "base-alibi-seed5").string());
+    CHECK(load_model(r.runs[1].run_dir + "/ckpt.safetensors").model->config().pos_bias == "alibi");
+    CHECK(load_model(r.runs[0].run_dir + "/ckpt.safetensors").model->config().pos_bias == "none");
+    CHECK(r.runs[1].parameters == r.runs[0].parameters);  // ALiBi has no parameters
+    CHECK(r.runs[1].val_loss != r.runs[0].val_loss);
+    CHECK(results_markdown(r).find("| base-alibi | ") != std::string::npos);
+    // A name that is neither an attention nor a preset file: one line naming both.
+    o.attentions = {"base", "base-rope"};
+    CHECK(error_of([&] { run_compare(o); }).find("unknown variant 'base-rope': not an attention (base|") == 0);
+    CHECK(contains(error_of([&] { run_compare(o); }), "tiny-base-rope.json"));
+    o.preset = "";
+    CHECK(contains(error_of([&] { run_compare(o); }), "needs --preset"));
+  }
+
+  TEST_CASE("max_attention_logit: the max over several batches of windows, whatever the batching") {
+    TempDir tmp;
+    const std::string data = study_data(tmp);
+    const int vocab = load_tokenizer(data + "/meta.json")->vocab_size();
+    TokenData val = TokenData::load(data + "/val.bin", vocab);
+    for (const std::string a : {"base", "noise-v2", "selective", "diff"}) {
+      CAPTURE(a);
+      GPT m(nf::test::tiny_gpt(a, 16, 16, 2, vocab), 3);
+      nf::test::perturb(m, 0.3, 4);
+      const double one = max_attention_logit(m, val, 1, 1), six = max_attention_logit(m, val, 2, 3);
+      CHECK(one > 0);
+      CHECK(six >= one);  // its windows include the first one's
+      CHECK(six == doctest::Approx(max_attention_logit(m, val, 6, 1)).epsilon(1e-6));  // same windows, one batch
+      CHECK(six == doctest::Approx(max_attention_logit(m, val, 1, 6)).epsilon(1e-6));
+    }
+  }
+
   TEST_CASE("loss-curve PNGs decode, have the chart's size and are not blank") {
     std::vector<RunSummary> runs;
     for (int v = 0; v < 3; ++v)
