@@ -11,6 +11,7 @@ int cmd_gradcheck(int argc, char** argv);
 int cmd_glue(int argc, char** argv);
 int cmd_compare(int argc, char** argv);
 int cmd_attention_map(int argc, char** argv);
+int cmd_noise_plot(int argc, char** argv);
 
 struct Command {
   const char* name;
@@ -29,5 +30,6 @@ inline constexpr Command kCommands[] = {
     {"glue", cmd_glue, "fine-tune a checkpoint on GLUE tasks and score the dev sets"},
     {"compare", cmd_compare, "train attention variants side by side: table, curves (results dir)"},
     {"attention-map", cmd_attention_map, "PNG of every head's attention map of one layer for a prompt"},
+    {"noise-plot", cmd_noise_plot, "PNG of a noise model's sigma (or mu) per layer and head over training"},
 };
 }  // namespace nf::cli

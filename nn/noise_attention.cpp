@@ -55,6 +55,25 @@ Tensor NoiseAttention::step_logits(const Tensor& scores, int64_t pos, LayerCache
   return add(logits, noise(scores.size(0), {pos}, cache.pos, gen));
 }
 
+namespace {
+// [Hn] or [Hn·block] values -> Hn means (f applied first).
+std::vector<double> per_map(const Tensor& param, int64_t Hn, double (*f)(double)) {
+  const std::vector<double> v = param.to_vector<double>();
+  const size_t per = v.size() / static_cast<size_t>(Hn);
+  std::vector<double> out(static_cast<size_t>(Hn), 0.0);
+  for (size_t i = 0; i < v.size(); ++i) out[i / per] += f(v[i]) / static_cast<double>(per);
+  return out;
+}
+}  // namespace
+
+std::vector<double> NoiseAttention::mu_per_map() const {
+  return per_map(noise_mu, Hn_, [](double m) { return m; });
+}
+
+std::vector<double> NoiseAttention::sigma_per_map() const {
+  return per_map(noise_logvar, Hn_, [](double lv) { return std::exp(0.5 * lv); });
+}
+
 Tensor expand_noise_param(const Tensor& param, const Tensor& dist, bool relpos) {
   const int64_t Hn = param.size(0);
   if (!relpos) return param.view({1, Hn, 1, 1});

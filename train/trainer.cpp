@@ -13,6 +13,7 @@
 
 #include "tensor/device_hooks.h"
 #include "train/eval_scope.h"
+#include "train/noise_log.h"
 #include "train/step.h"
 #include "train/train_state.h"
 #include "optim/optim.h"
@@ -415,7 +416,9 @@ EvalResult evaluate_windows_at(GPT& model, const TokenData& data, const std::vec
     if ((opt.eval_interval > 0 && (it + 1) % opt.eval_interval == 0) || last) {
       const double tl = estimate_loss(*model, train_data, B, opt.eval_iters, opt.seed + 1);
       const double vl = estimate_loss(*model, val_data, B, opt.eval_iters, opt.seed + 2);
-      write_log(nlohmann::json{{"iter", it}, {"train_loss", tl}, {"val_loss", vl}});
+      nlohmann::json eval_line{{"iter", it}, {"train_loss", tl}, {"val_loss", vl}};
+      add_noise_fields(eval_line, *model);  // noise models: σ and μ per layer and map
+      write_log(eval_line);
       result.final_val_loss = vl;
       if (!opt.quiet) std::fprintf(stderr, "eval  iter %lld: train %.4f  val %.4f\n", static_cast<long long>(it), tl, vl);
       if (!std::isfinite(tl) || !std::isfinite(vl))
