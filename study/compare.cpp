@@ -80,10 +80,10 @@ EvalResult evaluate_window_subset(GPT& model, const TokenData& data, int64_t max
 }
 
 double max_attention_logit(GPT& model, const TokenData& data, int64_t batch, int64_t batches) {
+  if (batch < 1 || batches < 1) throw std::invalid_argument("max_attention_logit: batch and batches must be >= 1");
   EvalScope scope(model);
   const int64_t T = model.config().block_size;
-  const std::vector<int64_t> starts =
-      chosen_windows(data.size(), T, std::max<int64_t>(batch, 1) * std::max<int64_t>(batches, 1));
+  const std::vector<int64_t> starts = chosen_windows(data.size(), T, batch * batches);
   if (starts.empty()) throw std::runtime_error(data.name() + ": fewer than block_size+1 tokens");
   for (auto& blk : model.blocks) blk->attn->probe().track_max_logit(true);
   double m = 0;
