@@ -17,9 +17,10 @@ int cmd_compare(int argc, char** argv) {
   CLI::App app = make_app("compare", "Train attention variants side by side and tabulate/plot the results");
   app.add_option("--data", o.data_dir, "prepared data directory (default: the preset's, data/kjv)");
   app.add_option("--out", o.out_dir, "results directory (one run directory per variant and seed)")->required();
-  app.add_option("--attentions", attentions, "comma-separated variants (default: all seven)")
-      ->delimiter(',')
-      ->check(CLI::IsMember(attention_names()));
+  app.add_option("--attentions", attentions,
+                 "comma-separated variants (default: the seven attentions): attention names, or with --preset "
+                 "any X that has <configs-dir>/<preset>-X.json, e.g. base-alibi")
+      ->delimiter(',');
   app.add_option("--preset", o.preset, "read <configs-dir>/<preset>-<attention>.json for each variant")
       ->check(CLI::IsMember({"tiny", "small"}));
   app.add_option("--configs-dir", o.configs_dir, "where the preset files are")->capture_default_str();
@@ -30,7 +31,9 @@ int cmd_compare(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--eval-batch", o.eval_batch, "windows per forward pass when evaluating")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--logit-batch", o.logit_batch, "val windows in the forward pass that measures max |logit|")
+  app.add_option("--logit-batch", o.logit_batch, "val windows per forward pass that measures max |logit|")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--logit-batches", o.logit_batches, "forward passes that measure max |logit| (windows spread over val.bin)")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--verbose", o.verbose, "show each run's training progress lines");
   app.add_flag("--quiet", o.quiet, "print nothing but errors");

@@ -13,6 +13,7 @@ int cmd_compare(int argc, char** argv);
 int cmd_attention_map(int argc, char** argv);
 int cmd_graph(int argc, char** argv);
 int cmd_trace(int argc, char** argv);
+int cmd_noise_plot(int argc, char** argv);
 
 struct Command {
   const char* name;
@@ -33,5 +34,6 @@ inline constexpr Command kCommands[] = {
     {"attention-map", cmd_attention_map, "PNG of every head's attention map of one layer for a prompt"},
     {"graph", cmd_graph, "draw the autograd graph of a tiny GPT (SVG, PNG or DOT)"},
     {"trace", cmd_trace, "print the backward pass of a tiny GPT node by node"},
+    {"noise-plot", cmd_noise_plot, "PNG of a noise model's sigma (or mu) per layer and head over training"},
 };
 }  // namespace nf::cli

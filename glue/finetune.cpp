@@ -370,7 +370,9 @@ GlueRunResult run_glue(const GlueOptions& opt) {
       for (size_t i = 0; i < preds[d].size(); ++i) {
         const GlueExample& ex = devs[d].examples[i];
         if (regression)
-          f << ex.id << '\t' << format_double("%.4f", preds[d][i]) << '\t' << format_double("%.3f", dev_ref[d][i]) << '\n';
+          // Every digit the metric saw: the file's numbers give back the reported Pearson and
+          // Spearman exactly.
+          f << ex.id << '\t' << format_exact(preds[d][i]) << '\t' << format_exact(dev_ref[d][i]) << '\n';
         else
           f << ex.id << '\t' << info.label_names[static_cast<size_t>(preds[d][i])] << '\t'
             << info.label_names[static_cast<size_t>(dev_ref[d][i])] << '\n';

@@ -39,13 +39,15 @@ void GPTConfig::validate() const {
   if (!std::isfinite(selective_mem_weight) || selective_mem_weight < 0)
     bad("selective_mem_weight must be a finite number >= 0");
   if (vocab_size > 65536) bad("vocab_size must be <= 65536 (token files are uint16)");
+  if (const std::string why = pos_bias_problem(*this); !why.empty()) bad(why);
 }
 
 nlohmann::json GPTConfig::to_json() const {
   return {{"n_layer", n_layer}, {"n_head", n_head}, {"n_embd", n_embd}, {"block_size", block_size},
           {"vocab_size", vocab_size}, {"bias", bias}, {"dropout", dropout}, {"attention", attention},
           {"kl_weight", kl_weight}, {"noise_mean", noise_mean}, {"noise_at_eval", noise_at_eval},
-          {"lowrank", lowrank}, {"pairwise", pairwise}, {"selective_mem_weight", selective_mem_weight}};
+          {"lowrank", lowrank}, {"pairwise", pairwise}, {"selective_mem_weight", selective_mem_weight},
+          {"pos_bias", pos_bias}};
 }
 
 GPTConfig GPTConfig::from_json(const nlohmann::json& j) {
@@ -90,6 +92,7 @@ GPTConfig GPTConfig::from_json(const nlohmann::json& j) {
     else if (k == "lowrank") integer(c.lowrank);
     else if (k == "pairwise") boolean(c.pairwise);
     else if (k == "selective_mem_weight") number(c.selective_mem_weight);
+    else if (k == "pos_bias") text(c.pos_bias);  // absent in checkpoints made before it: "none"
     else throw std::invalid_argument("config: unknown key '" + one_line(k) + "'");
   }
   c.validate();

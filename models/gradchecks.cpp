@@ -99,8 +99,31 @@ void register_model_gradchecks(std::vector<GradcheckCase>& c) {
       }
     }
   }
-  for (const std::string& name : attention_names()) {
-    GPTConfig cfg = tiny_config(name);
+  // Every variant that takes ALiBi, with it: the bias is a constant, so these check that the
+  // gradients still reach every parameter through the biased logits (and, for noise, μ and σ).
+  for (AttentionKind kind : all_attention_kinds()) {
+    if (!takes_pos_bias(kind)) continue;
+    GPTConfig cfg = tiny_config(attention_name(kind));
+    cfg.pos_bias = "alibi";
+    add_gradcheck(c, "attn/" + cfg.attention + "+alibi", [cfg] {
+      Generator g(7);
+      std::shared_ptr<Attention> attn = make_attention(cfg, 1, g);
+      attn->to(DType::F64);
+      perturb_noise(*attn);
+      const int64_t B = 2, T = 5;
+      fix_noise({attn}, B, T, 99);
+      return gradcheck([attn](const V& in) { Generator d(0); return attn->forward(in.back(), d); },
+                       with_params(*attn, {gc_input({B, T, cfg.n_embd}, 8)}));
+    });
+  }
+  std::vector<GPTConfig> models;
+  for (const std::string& name : attention_names()) models.push_back(tiny_config(name));
+  for (const char* name : {"base", "noise-v2"}) {
+    models.push_back(tiny_config(name));
+    models.back().pos_bias = "alibi";
+  }
+  for (const GPTConfig& cfg : models) {
+    const std::string name = cfg.attention + (cfg.pos_bias == "none" ? "" : "+" + cfg.pos_bias);
     add_gradcheck(c, "gpt/" + name, [cfg] {
       auto model = std::make_shared<GPT>(cfg, 11);
       model->to(DType::F64);

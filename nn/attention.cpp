@@ -14,6 +14,8 @@
 namespace nf {
 
 std::shared_ptr<Attention> make_attention(const AttentionConfig& cfg, int64_t layer, Generator& gen) {
+  // GPTConfig::validate says the same for a model; this guards an attention built on its own.
+  if (const std::string why = pos_bias_problem(cfg); !why.empty()) throw std::invalid_argument(why);
   switch (cfg.kind()) {
     case AttentionKind::Base: return std::make_shared<BaseAttention>(cfg, gen);
     case AttentionKind::Symmetric: return std::make_shared<SymmetricAttention>(cfg, gen);
@@ -118,6 +120,16 @@ void LayerCache::evict(int64_t e) {
 double max_abs_value(const Tensor& x) {
   double m = 0;
   for (double v : x.to_vector<double>()) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+double max_abs_causal(const Tensor& logits) {
+  const int64_t Tq = logits.size(-2), Tk = logits.size(-1);
+  const std::vector<double> v = logits.to_vector<double>();
+  double m = 0;
+  for (size_t off = 0; off < v.size(); off += static_cast<size_t>(Tq * Tk))
+    for (int64_t i = 0; i < Tq; ++i)
+      for (int64_t j = 0; j <= std::min(i + Tk - Tq, Tk - 1); ++j) m = std::max(m, std::fabs(v[off + i * Tk + j]));
   return m;
 }
 

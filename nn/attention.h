@@ -73,8 +73,10 @@ class AttentionProbe {
   // stops and frees them.
   void record_maps(bool on);
   const std::vector<AttentionMap>& maps() const { return maps_; }
-  // Keeps the largest |scaled attention logit| of each forward that follows (a diagnostic of
-  // logit growth).
+  // Keeps the largest |attention logit| of each forward that follows (a diagnostic of logit
+  // growth): of the logits the softmax sees — scaled by s, with NoiseFormer's noise as the mode
+  // draws it (in eval mode: noise_at_eval), ALiBi's bias, selective's mask F; for DIFF the larger
+  // of its two branches — over the entries the causal mask keeps (key j ≤ query i) only.
   void track_max_logit(bool on) { track_max_logit_ = on; }
   double max_logit() const { return max_logit_; }
   // Score noise (NoiseFormer): the independent ε maps per batch element, Hn (1: one map shared
@@ -132,6 +134,9 @@ std::vector<CombinedLossTerm> combine_loss_terms(const std::vector<std::shared_p
 
 // max |x| over all elements (diagnostics).
 double max_abs_value(const Tensor& x);
+// max |x[…, i, j]| over the causal entries of logits (…, Tq, Tk) whose Tq queries are the last Tq
+// of the Tk positions: j ≤ i + (Tk − Tq). The probe's max-logit statistic.
+double max_abs_causal(const Tensor& logits);
 // (B, T, H*d) -> (B, H, T, d) as a view (no copy).
 Tensor split_heads(const Tensor& x, int64_t H);
 // (B, H, T, d) -> (B, T, H*d) (a copy: the heads are interleaved back into rows).

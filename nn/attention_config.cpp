@@ -1,8 +1,11 @@
 #include "nn/attention_config.h"
 #include "tensor/one_line.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
+
+#include "nn/alibi.h"
 
 namespace nf {
 
@@ -51,5 +54,18 @@ AttentionKind parse_attention(const std::string& name) {
 
 bool is_noise(AttentionKind kind) { return kind == AttentionKind::NoiseV1 || kind == AttentionKind::NoiseV2; }
 bool is_diff(AttentionKind kind) { return kind == AttentionKind::Diff || kind == AttentionKind::SharedDiff; }
+
+bool takes_pos_bias(AttentionKind kind) {
+  return kind == AttentionKind::Base || kind == AttentionKind::Symmetric || is_noise(kind);
+}
+
+std::string pos_bias_problem(const AttentionConfig& cfg) {
+  const std::vector<std::string>& names = pos_bias_names();
+  if (std::find(names.begin(), names.end(), cfg.pos_bias) == names.end())
+    return "pos_bias must be none or alibi, got '" + cfg.pos_bias + "'";
+  if (cfg.pos_bias != "none" && !takes_pos_bias(cfg.kind()))
+    return "pos_bias " + cfg.pos_bias + " is for base, symmetric, noise-v1 and noise-v2, not " + cfg.attention;
+  return "";
+}
 
 }  // namespace nf

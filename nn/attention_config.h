@@ -26,6 +26,11 @@ bool is_noise(AttentionKind kind);
 // Differential attention: n_head/2 heads of two softmax branches (diff, shared-diff).
 bool is_diff(AttentionKind kind);
 
+// Whether the variant takes a position bias (pos_bias other than "none"): base, symmetric,
+// noise-v1 and noise-v2, whose logits are one matrix per head; not DIFF's two branches nor
+// selective attention, whose mask is the recency effect a position bias would be a control for.
+bool takes_pos_bias(AttentionKind kind);
+
 struct AttentionConfig {
   // n_layer: the depth of the model the layer sits in. GPT-2 scales the initial weights of each
   // residual projection by 1/√(2·n_layer) so the residual stream's variance does not grow with
@@ -41,9 +46,16 @@ struct AttentionConfig {
   int64_t lowrank = 8;                // shared-diff: rank r
   bool pairwise = false;              // symmetric: learned per-head diagonal c_h
   double selective_mem_weight = 0.0;  // selective: ε of the optional L_mem term
+  // A fixed bias on the logits by position (nn/alibi.h): "none" | "alibi"; base, symmetric and
+  // the noise variants only.
+  std::string pos_bias = "none";
 
   // The variant `attention` names (throws for an unknown name, as parse_attention).
   AttentionKind kind() const { return parse_attention(attention); }
 };
+
+// "" if cfg's pos_bias is known and its attention takes it; otherwise the one-line reason, e.g.
+// "pos_bias alibi is for base, symmetric, noise-v1 and noise-v2, not selective".
+std::string pos_bias_problem(const AttentionConfig& cfg);
 
 }  // namespace nf

@@ -86,7 +86,8 @@ Tensor DiffAttention::forward(const Tensor& x, Generator& gen) {
   Tensor q1, k1, q2, k2, v;
   project(x, q1, k1, q2, k2, v);
   Tensor s1 = matmul(q1, k1.transpose(-1, -2)), s2 = matmul(q2, k2.transpose(-1, -2));
-  if (probe_.tracking_max_logit()) probe_.set_max_logit(scale_ * std::max(max_abs_value(s1), max_abs_value(s2)));
+  if (probe_.tracking_max_logit())
+    probe_.set_max_logit(std::max(max_abs_causal(mul(s1, scale_)), max_abs_causal(mul(s2, scale_))));
   return combine(causal_softmax(s1, scale_), causal_softmax(s2, scale_), v, gen);
 }
 

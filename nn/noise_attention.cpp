@@ -1,7 +1,7 @@
 #include "nn/noise_attention.h"
 
 #include <algorithm>
-#include <numeric>
+#include <cmath>
 
 namespace nf {
 
@@ -42,9 +42,10 @@ Tensor NoiseAttention::noise(int64_t B, const std::vector<int64_t>& q_pos, const
 }
 
 Tensor NoiseAttention::probabilities(const Tensor& scores, Generator& gen) {
-  std::vector<int64_t> p(scores.size(-1));
-  std::iota(p.begin(), p.end(), 0);
+  const std::vector<int64_t> p = positions(scores.size(-1));
   Tensor logits = add(mul(scores, scale_), noise(scores.size(0), p, p, gen));  // s·Q Qᵀ + N
+  logits = add_pos_bias(logits, p);  // − m_h(i − j) with pos_bias alibi, after the noise
+  track_logits(logits);
   Tensor att = causal_softmax(logits, 1.0);
   record_probabilities(att);
   return att;
@@ -53,6 +54,25 @@ Tensor NoiseAttention::probabilities(const Tensor& scores, Generator& gen) {
 Tensor NoiseAttention::step_logits(const Tensor& scores, int64_t pos, LayerCache& cache, Generator& gen) {
   Tensor logits = BaseAttention::step_logits(scores, pos, cache, gen);
   return add(logits, noise(scores.size(0), {pos}, cache.pos, gen));
+}
+
+namespace {
+// [Hn] or [Hn·block] values -> Hn means (f applied first).
+std::vector<double> per_map(const Tensor& param, int64_t Hn, double (*f)(double)) {
+  const std::vector<double> v = param.to_vector<double>();
+  const size_t per = v.size() / static_cast<size_t>(Hn);
+  std::vector<double> out(static_cast<size_t>(Hn), 0.0);
+  for (size_t i = 0; i < v.size(); ++i) out[i / per] += f(v[i]) / static_cast<double>(per);
+  return out;
+}
+}  // namespace
+
+std::vector<double> NoiseAttention::mu_per_map() const {
+  return per_map(noise_mu, Hn_, [](double m) { return m; });
+}
+
+std::vector<double> NoiseAttention::sigma_per_map() const {
+  return per_map(noise_logvar, Hn_, [](double lv) { return std::exp(0.5 * lv); });
 }
 
 Tensor expand_noise_param(const Tensor& param, const Tensor& dist, bool relpos) {

@@ -22,6 +22,11 @@ class NoiseAttention : public BaseAttention {
   // v1 [1] (relpos [block]), v2 [H] (relpos [H, block]); μ = 0, log σ² = 0 at init.
   Tensor noise_mu, noise_logvar;
 
+  // What the noise has learnt, per ε map (v1: one value; v2: one per head): μ and
+  // σ = exp(½ log σ²); with noise_mean=relpos each map's mean over its block_size distances.
+  std::vector<double> mu_per_map() const;
+  std::vector<double> sigma_per_map() const;
+
  protected:
   Tensor probabilities(const Tensor& scores, Generator& gen) override;
   Tensor step_logits(const Tensor& scores, int64_t pos, LayerCache& cache, Generator& gen) override;

@@ -18,7 +18,9 @@ Tensor SelectiveAttention::probabilities(const Tensor& scores, Generator& /*gen*
   Tensor logits = mul(scores, scale_);
   Tensor F = selective_mask(logits.select(1, 0));  // (B, T, T) from head 0
   mem_loss_ = cfg_.selective_mem_weight > 0 && is_training() ? selective_mem_term(F) : Tensor();
-  Tensor att = causal_softmax(sub(logits, F.unsqueeze(1)), 1.0);
+  Tensor masked = sub(logits, F.unsqueeze(1));
+  track_logits(masked);
+  Tensor att = causal_softmax(masked, 1.0);
   if (probe_.recording_maps()) probe_.record("F: selective mask (from head 0, subtracted in every head)", F, "F");
   record_probabilities(att, "final attention softmax(Z - F)");
   return att;

@@ -79,21 +79,22 @@ EvalResult evaluate_window_subset(GPT& model, const TokenData& data, int64_t max
   return evaluate_windows_at(model, data, starts, batch_size);
 }
 
-double max_attention_logit(GPT& model, const TokenData& data, int64_t n_windows) {
+double max_attention_logit(GPT& model, const TokenData& data, int64_t batch, int64_t batches) {
+  if (batch < 1 || batches < 1) throw std::invalid_argument("max_attention_logit: batch and batches must be >= 1");
   EvalScope scope(model);
   const int64_t T = model.config().block_size;
-  std::vector<int64_t> starts = eval_windows(data.size(), T);
-  const int64_t B = std::min<int64_t>(std::max<int64_t>(n_windows, 1), static_cast<int64_t>(starts.size()));
-  if (B == 0) throw std::runtime_error(data.name() + ": fewer than block_size+1 tokens");
-  std::vector<int64_t> x(B * T), y(B * T);
-  for (int64_t b = 0; b < B; ++b) fill_window(data, starts[b], T, x.data() + b * T, y.data() + b * T);
+  const std::vector<int64_t> starts = chosen_windows(data.size(), T, batch * batches);
+  if (starts.empty()) throw std::runtime_error(data.name() + ": fewer than block_size+1 tokens");
   for (auto& blk : model.blocks) blk->attn->probe().track_max_logit(true);
-  model.forward(from_vector(x, {B, T}));
   double m = 0;
-  for (auto& blk : model.blocks) {
-    m = std::max(m, blk->attn->probe().max_logit());
-    blk->attn->probe().track_max_logit(false);
+  for (size_t i = 0; i < starts.size(); i += static_cast<size_t>(batch)) {
+    const int64_t B = std::min<int64_t>(batch, static_cast<int64_t>(starts.size() - i));
+    std::vector<int64_t> x(B * T), y(B * T);
+    for (int64_t b = 0; b < B; ++b) fill_window(data, starts[i + b], T, x.data() + b * T, y.data() + b * T);
+    model.forward(from_vector(x, {B, T}));
+    for (auto& blk : model.blocks) m = std::max(m, blk->attn->probe().max_logit());
   }
+  for (auto& blk : model.blocks) blk->attn->probe().track_max_logit(false);
   return m;
 }
 
@@ -128,7 +129,17 @@ LogCurves read_log(const std::string& path) {
 
 // ---- options ---------------------------------------------------------------------------------
 
-TrainOptions resolve_train_options(const CompareOptions& opt, const std::string& attention,
+namespace {
+bool is_attention_name(const std::string& name) {
+  const std::vector<std::string>& names = attention_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+std::string preset_path(const CompareOptions& opt, const std::string& variant) {
+  return (fs::path(opt.configs_dir) / (opt.preset + "-" + variant + ".json")).string();
+}
+}  // namespace
+
+TrainOptions resolve_train_options(const CompareOptions& opt, const std::string& variant,
                                    std::optional<uint64_t> seed, const std::string& out_dir) {
   TrainOptions o;
   CLI::App app = cli::make_app("compare", "one run of a comparison");
@@ -136,13 +147,15 @@ TrainOptions resolve_train_options(const CompareOptions& opt, const std::string&
   cli::add_config_option(app);
   std::vector<std::string> args{"compare"};
   if (!opt.preset.empty()) {
-    const std::string path = (fs::path(opt.configs_dir) / (opt.preset + "-" + attention + ".json")).string();
+    const std::string path = preset_path(opt, variant);
     if (!fs::exists(path))
       throw std::runtime_error("preset '" + opt.preset + "': " + path + " is missing (see --configs-dir)");
     args.insert(args.end(), {"--config", path});
   }
   for (const auto& [k, v] : opt.overrides) args.insert(args.end(), {"--" + k, v});
-  args.insert(args.end(), {"--attention", attention});
+  // A variant named after an attention is that attention whatever its file says; another
+  // variant is what its preset file says.
+  if (is_attention_name(variant)) args.insert(args.end(), {"--attention", variant});
   if (seed) args.insert(args.end(), {"--seed", std::to_string(*seed)});
   if (!opt.data_dir.empty()) args.insert(args.end(), {"--data", opt.data_dir});
   args.insert(args.end(), {"--out", out_dir});
@@ -153,7 +166,7 @@ TrainOptions resolve_train_options(const CompareOptions& opt, const std::string&
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');
-    throw std::runtime_error(attention + " settings: " + what);
+    throw std::runtime_error(variant + " settings: " + what);
   }
   if (o.data_dir.empty()) throw std::runtime_error("no data directory: give --data (or a preset that names one)");
   o.model.validate();
@@ -177,7 +190,7 @@ void measure_checkpoint(const CompareOptions& opt, const std::string& ckpt, cons
   EvalResult e = evaluate_window_subset(*lm.model, val, opt.eval_windows, opt.eval_batch);
   r.val_loss = e.loss;
   r.val_tokens = e.tokens;
-  r.max_logit = max_attention_logit(*lm.model, val, opt.logit_batch);
+  r.max_logit = max_attention_logit(*lm.model, val, opt.logit_batch, opt.logit_batches);
 }
 
 nlohmann::json summary_json(const RunSummary& r, const nlohmann::json& settings, const nlohmann::json& measure) {
@@ -187,19 +200,25 @@ nlohmann::json summary_json(const RunSummary& r, const nlohmann::json& settings,
           {"max_logit", r.max_logit},   {"train_seconds", r.train_seconds}};
 }
 
-RunSummary run_one(const CompareOptions& opt, const TrainOptions& o, const TokenData& val) {
+RunSummary run_one(const CompareOptions& opt, const std::string& variant, const TrainOptions& o,
+                   const TokenData& val) {
   const fs::path dir(o.out_dir);
   const std::string ckpt = (dir / "ckpt.safetensors").string();
   const std::string summary_path = (dir / "summary.json").string(), settings_path = (dir / "settings.json").string();
   const nlohmann::json settings = train_settings_json(o);
-  const nlohmann::json measure{{"eval_windows", opt.eval_windows}, {"logit_batch", opt.logit_batch}};
+  // "logit": which max-logit statistic; summaries from before it (one batch, the whole score
+  // matrix before noise and masks) lack the key and are re-measured.
+  const nlohmann::json measure{{"eval_windows", opt.eval_windows},
+                               {"logit_batch", opt.logit_batch},
+                               {"logit_batches", opt.logit_batches},
+                               {"logit", "softmax input, causal entries"}};
   auto different = [&](const std::string& file) {
     return std::runtime_error(file + ": this run was made with different settings; use another --out or delete " +
                               dir.string());
   };
 
   RunSummary r;
-  r.attention = o.model.attention;
+  r.attention = variant;
   r.seed = o.seed;
   r.run_dir = dir.string();
 
@@ -256,20 +275,30 @@ RunSummary run_one(const CompareOptions& opt, const TrainOptions& o, const Token
 CompareResult run_compare(const CompareOptions& opt) {
   if (opt.out_dir.empty()) throw std::invalid_argument("compare: --out is required");
   if (opt.seeds < 1) throw std::invalid_argument("--seeds must be >= 1");
+  if (opt.logit_batch < 1 || opt.logit_batches < 1) throw std::invalid_argument("--logit-batch and --logit-batches must be >= 1");
   std::vector<std::string> attentions = opt.attentions.empty() ? attention_names() : opt.attentions;
-  for (const auto& a : attentions) parse_attention(a);  // throws for an unknown name
+  for (const auto& a : attentions)
+    if (!is_attention_name(a) && (opt.preset.empty() || !fs::exists(preset_path(opt, a)))) {
+      std::string names;
+      for (const std::string& n : attention_names()) names += (names.empty() ? "" : "|") + n;
+      throw std::invalid_argument("unknown variant '" + a + "': not an attention (" + names + ")" +
+                                  (opt.preset.empty() ? " (a preset variant needs --preset)"
+                                                      : " and no " + preset_path(opt, a)));
+    }
   for (size_t i = 0; i < attentions.size(); ++i)
     for (size_t j = 0; j < i; ++j)
-      if (attentions[i] == attentions[j]) throw std::invalid_argument("attention '" + attentions[i] + "' listed twice");
+      if (attentions[i] == attentions[j]) throw std::invalid_argument("variant '" + attentions[i] + "' listed twice");
 
   // Seeds: --seed, else the preset's (the first variant's) seed.
   const fs::path out(opt.out_dir);
   const uint64_t seed0 = opt.seed ? *opt.seed : resolve_train_options(opt, attentions[0], std::nullopt, opt.out_dir).seed;
   std::vector<TrainOptions> plan;
+  std::vector<std::string> plan_variant;
   for (const auto& a : attentions)
     for (int64_t s = 0; s < opt.seeds; ++s) {
       const uint64_t seed = seed0 + static_cast<uint64_t>(s);
       plan.push_back(resolve_train_options(opt, a, seed, (out / (a + "-seed" + std::to_string(seed))).string()));
+      plan_variant.push_back(a);
     }
   // Every run must read the same data.
   for (const auto& t : plan)
@@ -285,17 +314,18 @@ CompareResult run_compare(const CompareOptions& opt) {
   {
     GPTConfig base = plan[0].model;
     base.attention = attention_name(AttentionKind::Base);
+    base.pos_bias = "none";
     base.vocab_size = vocab;
     res.base_parameters = count_parameters(base);
   }
   for (size_t i = 0; i < plan.size(); ++i) {
     const TrainOptions& t = plan[i];
     char head[160];
-    std::snprintf(head, sizeof head, "[%zu/%zu] %s seed %llu: ", i + 1, plan.size(), t.model.attention.c_str(),
+    std::snprintf(head, sizeof head, "[%zu/%zu] %s seed %llu: ", i + 1, plan.size(), plan_variant[i].c_str(),
                   static_cast<unsigned long long>(t.seed));
     log_line(opt, std::string(head) + "training " + std::to_string(t.max_iters) + " iterations…\n");
     const auto t0 = std::chrono::steady_clock::now();
-    RunSummary r = run_one(opt, t, val);
+    RunSummary r = run_one(opt, plan_variant[i], t, val);
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     char tail[200];
     std::snprintf(tail, sizeof tail, "%s in %.1f s: val loss %.4f, %.0f tok/s, max |logit| %.2f\n",
@@ -327,6 +357,7 @@ CompareResult run_compare(const CompareOptions& opt) {
                   {"eval_windows", opt.eval_windows > 0 ? std::min(opt.eval_windows, n_windows) : n_windows},
                   {"val_windows_total", n_windows},
                   {"logit_batch", opt.logit_batch},
+                  {"logit_batches", opt.logit_batches},
                   {"overrides", opt.overrides}};
 
   write_file_atomic((out / "results.md").string(), results_markdown(res));
@@ -397,10 +428,13 @@ std::string results_markdown(const CompareResult& r) {
         "(Σ tokens / Σ step time from log.jsonl, evaluation excluded), mean over seeds — wall-clock on a shared "
         "machine, so compare it within one table only. *peak tensor MiB*: the most tensor memory in use at once "
         "during training (parameters, gradients, AdamW moments, activations; nf::cpu_bytes_peak), max over seeds. "
-        "*max |logit|*: the largest |s·q·k| of any head in any layer over one forward pass of the first "
-        << (s.is_object() && s.contains("logit_batch") ? s["logit_batch"].dump() : std::string("few"))
-        << " val windows (before NoiseFormer's noise and selective's mask; for DIFF over both branches), mean ± "
-           "std over seeds.\n\n";
+        "*max |logit|*: the largest |logit| the softmax sees — s·q·k plus NoiseFormer's noise at its eval "
+        "setting, ALiBi's bias, minus selective's mask; for DIFF either branch — of any head in any layer, on the "
+        "entries the causal mask keeps (key ≤ query), over "
+        << (s.is_object() && s.contains("logit_batches") ? s["logit_batches"].dump() : std::string("several"))
+        << " eval-mode forward passes of "
+        << (s.is_object() && s.contains("logit_batch") ? s["logit_batch"].dump() : std::string("a few"))
+        << " val windows each, spread evenly over val.bin; mean ± std over seeds.\n\n";
   md << "Per-run numbers: results.json. Curves: loss_curves.png (validation), train_loss_curves.png (training).\n";
   return md.str();
 }

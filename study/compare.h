@@ -1,12 +1,14 @@
 #pragma once
 // `noiseformer compare`: train several attention variants on the same data, preset, iterations
-// and seeds, measure each run, and write a results folder (docs/results.md shows one):
-//   OUT/<attention>-seed<S>/   one run each: ckpt.safetensors (+ state), log.jsonl, meta.json,
+// and seeds, measure each run, and write a results folder (docs/results.md shows one). A variant
+// is an attention name, or — with a preset — any name X whose <configs-dir>/<preset>-X.json
+// exists (e.g. base-alibi: base attention with ALiBi); the file says which attention it is.
+//   OUT/<variant>-seed<S>/     one run each: ckpt.safetensors (+ state), log.jsonl, meta.json,
 //                              settings.json (the resolved training options) and, once the run
 //                              is finished and measured, summary.json (the done-marker)
 //   OUT/results.md             the table (per variant: parameters and % vs base, final val loss
 //                              mean ± std over seeds, training tok/s, peak tensor memory,
-//                              max |attention logit|)
+//                              max |attention logit| as the softmax sees it, after the mask)
 //   OUT/results.json           the same numbers, per variant and per run
 //   OUT/loss_curves.png        validation loss vs iteration, one colour per variant (mean over seeds)
 //   OUT/train_loss_curves.png  training loss (moving average), likewise
@@ -27,9 +29,9 @@ namespace nf {
 struct CompareOptions {
   std::string data_dir;  // "" with a preset: the preset's "data"
   std::string out_dir;
-  std::vector<std::string> attentions;  // empty: all seven
+  std::vector<std::string> attentions;  // the variants; empty: the seven attentions
   std::string preset;                   // "tiny" | "small" | "" (none: TrainOptions defaults)
-  std::string configs_dir = "configs";  // where <preset>-<attention>.json live
+  std::string configs_dir = "configs";  // where <preset>-<variant>.json live
   // `noiseformer train` flags (name without "--", value), applied over the preset file.
   std::vector<std::pair<std::string, std::string>> overrides;
   int64_t seeds = 3;
@@ -38,20 +40,23 @@ struct CompareOptions {
   // block_size windows spread evenly over val.bin (0 = all of them, exactly `eval`).
   int64_t eval_windows = 0;
   int64_t eval_batch = 16;
-  int64_t logit_batch = 8;  // max |logit|: one forward over the first N val windows
+  // max |logit|: logit_batches forwards of logit_batch val windows each, the windows spread
+  // evenly over val.bin.
+  int64_t logit_batch = 8, logit_batches = 8;
   bool verbose = false;     // the trainer's own progress lines
   bool quiet = false;       // nothing on stderr at all
 };
 
 struct RunSummary {
-  std::string attention, run_dir;
+  std::string attention;  // the variant's name (an attention name, or a preset variant's)
+  std::string run_dir;
   uint64_t seed = 0;
   int64_t parameters = 0, iterations = 0;
   double val_loss = 0;      // final, over the evaluation windows
   int64_t val_tokens = 0;   // targets it averaged over
   double tok_per_s = 0;     // training steps only: Σ tokens / Σ ms over log.jsonl's iterations
   double peak_bytes = 0;    // peak tensor bytes in use while training (nf::cpu_bytes_peak)
-  double max_logit = 0;     // max over layers of max |scaled logit| on the logit batch
+  double max_logit = 0;     // max_attention_logit over the logit windows
   double train_seconds = 0; // Σ ms of the iterations / 1000
   bool reused = false;      // taken from an earlier invocation's summary.json
   std::vector<std::pair<int64_t, double>> val_curve, train_curve;  // (iter, loss) from log.jsonl
@@ -75,9 +80,10 @@ struct CompareResult {
   nlohmann::json settings;      // what the table's header states (preset, iterations, seeds, …)
 };
 
-// The options one run trains with: the preset file (if any), then `overrides`, then attention,
-// seed, data and out. Throws naming the preset file or the bad flag.
-TrainOptions resolve_train_options(const CompareOptions& opt, const std::string& attention,
+// The options one run of `variant` trains with: the preset file (if any), then `overrides`,
+// then the attention (when the variant is an attention's name), seed, data and out. Throws
+// naming the preset file or the bad flag.
+TrainOptions resolve_train_options(const CompareOptions& opt, const std::string& variant,
                                    std::optional<uint64_t> seed, const std::string& out_dir);
 
 // Trains (or reuses) every run, measures it, and writes results.md, results.json and the plots.
@@ -94,9 +100,12 @@ void write_loss_curves(const std::vector<RunSummary>& runs, const std::string& v
 // `noiseformer eval`'s loss over `max_windows` of its windows spread evenly over `data`
 // (max_windows <= 0: all, i.e. evaluate_windows).
 EvalResult evaluate_window_subset(GPT& model, const TokenData& data, int64_t max_windows, int64_t batch_size);
-// One eval-mode forward over the first n_windows windows of `data` with every layer's
-// track_max_logit on: the largest |scaled attention logit| over all layers and heads.
-double max_attention_logit(GPT& model, const TokenData& data, int64_t n_windows);
+// Eval-mode forwards over `batches` batches of `batch` block_size windows of `data`, the windows
+// spread evenly over it, with every layer's track_max_logit on: the largest |attention logit|
+// over all layers, heads and batches — of the logits the softmax sees (scaled, with the noise
+// at noise_at_eval, ALiBi's bias, selective's mask; DIFF: both branches), on the entries the
+// causal mask keeps.
+double max_attention_logit(GPT& model, const TokenData& data, int64_t batch, int64_t batches);
 
 // log.jsonl -> curves and training throughput (duplicate iterations from a resume: last wins).
 struct LogCurves {

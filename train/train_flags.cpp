@@ -2,6 +2,7 @@
 #include "train/train_flags.h"
 #include "train/config_file.h"
 
+#include "nn/alibi.h"
 #include "tensor/device_hooks.h"
 
 namespace nf::cli {
@@ -38,6 +39,9 @@ std::vector<CLI::Option*> add_train_flags(CLI::App& app, TrainOptions& o, TrainF
   add(app.add_option("--lowrank", m.lowrank, "shared-diff: rank r of the branch updates")->capture_default_str());
   add(app.add_option("--selective-mem-weight", m.selective_mem_weight, "selective: ε of the L_mem term (0 = off)")
           ->capture_default_str());
+  add(app.add_option("--pos-bias", m.pos_bias,
+                     "position bias on the logits: none|alibi (base, symmetric, noise-v1, noise-v2)")
+          ->check(CLI::IsMember(pos_bias_names()))->capture_default_str());
   add(app.add_option("--batch-size", o.batch_size, "sequences per micro-batch")->capture_default_str());
   add(app.add_option("--grad-accum", o.grad_accum, "micro-batches per optimizer step")->capture_default_str());
   add(app.add_option("--max-iters", o.max_iters, "optimizer steps (0: write the initial model and stop)")

@@ -13,6 +13,7 @@
 
 #include "tensor/device_hooks.h"
 #include "train/eval_scope.h"
+#include "train/noise_log.h"
 #include "train/step.h"
 #include "train/train_state.h"
 #include "optim/optim.h"
@@ -121,8 +122,11 @@ void restore_settings(TrainOptions& o, const nlohmann::json& stored, const std::
   for (auto it = stored.begin(); it != stored.end(); ++it) {
     const std::string& key = it.key();
     if (key == "model") {
-      const nlohmann::json mine_model = mine.at("model");
-      for (auto m = it.value().begin(); m != it.value().end(); ++m)
+      // Both sides with the defaults train_settings_json leaves out put back.
+      nlohmann::json mine_model = mine.at("model"), run_model = it.value();
+      for (nlohmann::json* m : {&mine_model, &run_model})
+        if (!m->contains("pos_bias")) (*m)["pos_bias"] = "none";
+      for (auto m = run_model.begin(); m != run_model.end(); ++m)
         if (o.given.count(m.key()) && mine_model.contains(m.key()) && mine_model.at(m.key()) != m.value())
           refuse(m.key(), mine_model.at(m.key()), m.value());
       continue;
@@ -185,6 +189,9 @@ nlohmann::json train_settings_json(const TrainOptions& o) {
   if (ec) data = fs::absolute(o.data_dir);
   nlohmann::json m = o.model.to_json();
   m.erase("vocab_size");  // taken from the data's meta.json at training time
+  // The default is left out, so runs stored before the key existed (training states, compare's
+  // settings.json and summary.json) still match the same settings given today.
+  if (o.model.pos_bias == "none") m.erase("pos_bias");
   return {{"data", data.string()},  {"model", m},
           {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum}, {"max_iters", o.max_iters},
           {"lr", o.lr},                 {"min_lr", o.min_lr},         {"warmup_iters", o.warmup_iters},
@@ -409,7 +416,9 @@ EvalResult evaluate_windows_at(GPT& model, const TokenData& data, const std::vec
     if ((opt.eval_interval > 0 && (it + 1) % opt.eval_interval == 0) || last) {
       const double tl = estimate_loss(*model, train_data, B, opt.eval_iters, opt.seed + 1);
       const double vl = estimate_loss(*model, val_data, B, opt.eval_iters, opt.seed + 2);
-      write_log(nlohmann::json{{"iter", it}, {"train_loss", tl}, {"val_loss", vl}});
+      nlohmann::json eval_line{{"iter", it}, {"train_loss", tl}, {"val_loss", vl}};
+      add_noise_fields(eval_line, *model);  // noise models: σ and μ per layer and map
+      write_log(eval_line);
       result.final_val_loss = vl;
       if (!opt.quiet) std::fprintf(stderr, "eval  iter %lld: train %.4f  val %.4f\n", static_cast<long long>(it), tl, vl);
       if (!std::isfinite(tl) || !std::isfinite(vl))

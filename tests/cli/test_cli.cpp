@@ -196,6 +196,12 @@ TEST_SUITE("cli") {
                 "nope.txt");
     check_error(run("eval --checkpoint " + quote(tmp.file("none.safetensors")) + " --data " + quote(tmp.path.string())),
                 "eval", "none.safetensors");
+    // ALiBi on an attention that does not take it, or a position bias that does not exist.
+    check_error(run("train --data x --out " + quote(tmp.file("r")) + " --attention selective --pos-bias alibi"), "train",
+                "pos_bias alibi is for base, symmetric, noise-v1 and noise-v2, not selective");
+    check_error(run("train --data x --out " + quote(tmp.file("r")) + " --pos-bias rope"), "train", "rope");
+    check_error(run("noise-plot --log " + quote(tmp.file("none.jsonl")) + " --out " + quote(tmp.file("n.png"))),
+                "noise-plot", "none.jsonl");
     // A config value the model rejects (n_embd not divisible by n_head).
     check_error(run("train --data x --out " + quote(tmp.file("r")) + " --n-embd 10 --n-head 3"), "train", "n_embd");
     CHECK_FALSE(fs::exists(tmp.file("r") + "/ckpt.safetensors"));

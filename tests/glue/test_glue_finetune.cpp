@@ -327,6 +327,56 @@ TEST_SUITE("glue_finetune") {
     }
   }
 
+  TEST_CASE("STS-B predictions_dev.tsv holds every digit: the metrics recomputed from the file are the reported ones") {
+    TempDir d;
+    write_task_fixtures(d.path / "glue", GlueTask::STSB);
+    // Gold scores with more digits than any fixed format keeps.
+    const std::vector<double> gold = {3.8, 2.6667, 4.123456789, 0.2, 1.0 / 3.0, 4.75};
+    std::string dev = header_of(GlueTask::STSB, "dev.tsv");
+    const char* words[] = {"the cat sat", "a dog ran", "birds sing", "it rains", "we eat bread", "they left early"};
+    for (int i = 0; i < 6; ++i) {
+      char sc[32];
+      std::snprintf(sc, sizeof sc, "%.17g", gold[i]);
+      dev += std::to_string(i) + "\tmain-captions\tMSRvid\t2012test\t000" + std::to_string(i) + "\tnone\tnone\t" +
+             words[i] + "\t" + words[(i + 2) % 6] + "\t" + sc + "\n";
+    }
+    write_bytes(d.path / "glue" / "STS-B" / "dev.tsv", dev);
+    nf::GlueOptions o;
+    o.task = "sts-b";
+    o.glue_dir = (d.path / "glue").string();
+    o.checkpoint = make_checkpoint(d.path, "base");
+    o.out_dir = (d.path / "out").string();
+    o.epochs = 2;
+    o.batch_size = 4;
+    o.lr = 1e-3;
+    o.quiet = true;
+    const nf::GlueRunResult r = nf::run_glue(o);
+    const auto lines = lines_of(read_bytes(d.path / "out" / "predictions_dev.tsv"));
+    REQUIRE(lines.size() == 7);
+    std::vector<double> pred, label;
+    for (size_t i = 1; i < lines.size(); ++i) {
+      std::stringstream ss(lines[i]);
+      std::string idx, p, l;
+      std::getline(ss, idx, '\t');
+      std::getline(ss, p, '\t');
+      std::getline(ss, l, '\t');
+      pred.push_back(std::stod(p));
+      label.push_back(std::stod(l));
+    }
+    CHECK(pred == r.dev[0].predictions);  // every bit of every prediction
+    CHECK(label == gold);
+    CHECK(lines[1].substr(lines[1].rfind('\t') + 1) == "3.8");  // the shortest form that reads back exactly
+    const nf::GlueScores again = nf::glue_metrics(GlueTask::STSB, pred, label);
+    const auto reported = nlohmann::json::parse(read_bytes(d.path / "out" / "metrics.json"))["metrics"]["STS-B"];
+    CHECK(again.value("pearson") == reported["pearson"].get<double>());
+    CHECK(again.value("spearman") == reported["spearman"].get<double>());
+    CHECK(again.value("pearson") == r.dev[0].scores.value("pearson"));
+    // Rounded to 4 decimals, as the file used to hold them, the metric moves: the test can fail.
+    std::vector<double> rounded;
+    for (double v : pred) rounded.push_back(std::round(v * 1e4) / 1e4);
+    CHECK(nf::glue_metrics(GlueTask::STSB, rounded, label).value("pearson") != reported["pearson"].get<double>());
+  }
+
   TEST_CASE("glue --all writes the paper's table: one row per checkpoint, one column per task") {
     TempDir d;
     write_all_fixtures(d.path / "glue");

@@ -64,7 +64,7 @@ TEST_SUITE("io") {
     REQUIRE(f.metadata.count("config"));
     nlohmann::json cfg = nlohmann::json::parse(f.metadata.at("config"));
     for (const char* k : {"n_layer", "n_head", "n_embd", "block_size", "vocab_size", "bias", "dropout", "attention",
-                          "kl_weight", "noise_mean", "noise_at_eval", "lowrank", "pairwise"})
+                          "kl_weight", "noise_mean", "noise_at_eval", "lowrank", "pairwise", "pos_bias"})
       CHECK_MESSAGE(cfg.contains(k), k);
     CHECK(cfg["n_layer"] == 2);
     CHECK(cfg["n_embd"] == 16);
@@ -72,6 +72,7 @@ TEST_SUITE("io") {
     CHECK(cfg["kl_weight"].get<double>() == 0.01);
     CHECK(cfg["bias"] == true);
     CHECK(cfg["noise_at_eval"] == "mean");
+    CHECK(cfg["pos_bias"] == "none");
     auto params = m.named_parameters();
     REQUIRE(f.tensors.size() == params.size());
     for (size_t i = 0; i < params.size(); ++i) {
@@ -84,6 +85,40 @@ TEST_SUITE("io") {
     // Raw bytes are the weights, little-endian float32.
     std::vector<float> wte = raw_tensor_values<float>(f.at("transformer.wte.weight"));
     CHECK(std::vector<double>(wte.begin(), wte.end()) == values(m.wte->weight));
+  }
+
+  TEST_CASE("pos_bias: stored in the config; a checkpoint from before the key loads as none; alibi round-trips") {
+    TempDir tmp;
+    GPTConfig c = tiny("noise-v1");
+    c.pos_bias = "alibi";
+    GPT m(c, 3);
+    perturb(m, 0.2, 4);
+    const std::string path = tmp.file("alibi.safetensors");
+    save_model(path, m, "");
+    LoadedModel lm = load_model(path);
+    CHECK(lm.model->config().pos_bias == "alibi");
+    std::vector<int64_t> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1, 2, 3, 4, 5};
+    m.eval();
+    lm.model->eval();
+    CHECK(values(m.forward(ids(x, 1, 16)).logits) == values(lm.model->forward(ids(x, 1, 16)).logits));
+    // The same weights under a config without the key (as every checkpoint before it was
+    // written): pos_bias none, so other logits.
+    SafetensorsFile f = load_safetensors(path);
+    auto meta = f.metadata;
+    auto j = nlohmann::json::parse(meta.at("config"));
+    j.erase("pos_bias");
+    meta["config"] = j.dump();
+    save_safetensors(tmp.file("old.safetensors"), f.tensors, meta);
+    LoadedModel old = load_model(tmp.file("old.safetensors"));
+    CHECK(old.model->config().pos_bias == "none");
+    old.model->eval();
+    CHECK(values(old.model->forward(ids(x, 1, 16)).logits) != values(m.forward(ids(x, 1, 16)).logits));
+    // A value it does not know, or ALiBi on an attention that does not take it: one line.
+    j["pos_bias"] = "alibi";
+    j["attention"] = "selective";
+    meta["config"] = j.dump();
+    save_safetensors(tmp.file("sel.safetensors"), f.tensors, meta);
+    CHECK(contains(error_of([&] { load_model(tmp.file("sel.safetensors")); }), "pos_bias alibi is for base"));
   }
 
   TEST_CASE("a checkpoint whose config does not match its tensors, or is missing/invalid, is a one-line error") {

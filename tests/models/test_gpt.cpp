@@ -37,10 +37,15 @@ GPTConfig gpt2_small(const std::string& attention) {
   return c;
 }
 
-// The options that add tensors beyond the attention's own: symmetric's pairwise term and the
-// noise variants' relative-position mean.
+// The options: symmetric's pairwise term and the noise variants' relative-position mean (which
+// add tensors beyond the attention's own), and ALiBi on every variant that takes it (which adds none).
 std::vector<GPTConfig> option_configs() {
   std::vector<GPTConfig> cfgs;
+  for (const std::string a : {"base", "symmetric", "noise-v1", "noise-v2"}) {
+    GPTConfig al = tiny(a);
+    al.pos_bias = "alibi";
+    cfgs.push_back(al);
+  }
   GPTConfig pw = tiny("symmetric");
   pw.pairwise = true;
   cfgs.push_back(pw);

@@ -22,6 +22,7 @@
 #include "io/checkpoint.h"
 #include "study/compare.h"
 #include "data/dataset.h"
+#include "study/noise_plot.h"
 #include "study/plot.h"
 #include "data/tokenizer.h"
 
@@ -250,6 +251,77 @@ TEST_SUITE("study") {
     o.overrides.back() = {"warmup-iters", "1"};
     CHECK_THROWS_WITH_AS(run_compare(o), doctest::Contains("different settings"), std::runtime_error);
     CHECK(read_bytes(r1.runs[0].run_dir + "/log.jsonl") == log0);
+  }
+
+  TEST_CASE("compare: a preset variant (base-alibi) runs under its own name with its file's settings") {
+    TempDir tmp;
+    const std::string data = study_data(tmp);
+    fs::create_directories(tmp.file("cfg"));
+    write_bytes(tmp.file("cfg/tiny-base.json"), R"({"attention":"base","seed":5})");
+    write_bytes(tmp.file("cfg/tiny-base-alibi.json"), R"({"attention":"base","pos_bias":"alibi","seed":5})");
+    CompareOptions o = tiny_compare(data, tmp.file("results"));
+    o.preset = "tiny";
+    o.configs_dir = tmp.file("cfg");
+    o.attentions = {"base", "base-alibi"};
+    CompareResult r = run_compare(o);
+    REQUIRE(r.runs.size() == 2);
+    CHECK(r.runs[1].attention == "base-alibi");
+    CHECK(r.runs[1].run_dir == (fs::path(tmp.file("results")) / "base-alibi-seed5").string());
+    CHECK(load_model(r.runs[1].run_dir + "/ckpt.safetensors").model->config().pos_bias == "alibi");
+    CHECK(load_model(r.runs[0].run_dir + "/ckpt.safetensors").model->config().pos_bias == "none");
+    CHECK(r.runs[1].parameters == r.runs[0].parameters);  // ALiBi has no parameters
+    CHECK(r.runs[1].val_loss != r.runs[0].val_loss);
+    CHECK(results_markdown(r).find("| base-alibi | ") != std::string::npos);
+    // A name that is neither an attention nor a preset file: one line naming both.
+    o.attentions = {"base", "base-rope"};
+    CHECK(error_of([&] { run_compare(o); }).find("unknown variant 'base-rope': not an attention (base|") == 0);
+    CHECK(contains(error_of([&] { run_compare(o); }), "tiny-base-rope.json"));
+    o.preset = "";
+    CHECK(contains(error_of([&] { run_compare(o); }), "needs --preset"));
+  }
+
+  TEST_CASE("max_attention_logit: the max over several batches of windows, whatever the batching") {
+    TempDir tmp;
+    const std::string data = study_data(tmp);
+    const int vocab = load_tokenizer(data + "/meta.json")->vocab_size();
+    TokenData val = TokenData::load(data + "/val.bin", vocab);
+    for (const std::string a : {"base", "noise-v2", "selective", "diff"}) {
+      CAPTURE(a);
+      GPT m(nf::test::tiny_gpt(a, 16, 16, 2, vocab), 3);
+      nf::test::perturb(m, 0.3, 4);
+      const double one = max_attention_logit(m, val, 1, 1), six = max_attention_logit(m, val, 2, 3);
+      CHECK(one > 0);
+      CHECK(six >= one);  // its windows include the first one's
+      CHECK(six == doctest::Approx(max_attention_logit(m, val, 6, 1)).epsilon(1e-6));  // same windows, one batch
+      CHECK(six == doctest::Approx(max_attention_logit(m, val, 1, 6)).epsilon(1e-6));
+    }
+  }
+
+  TEST_CASE("noise history: read from log.jsonl's evaluation lines, drawn one panel per layer") {
+    TempDir tmp;
+    const std::string path = tmp.file("log.jsonl");
+    write_bytes(path, std::string(R"({"iter":0,"loss":4.0,"lr":0.001,"ms":1.0,"tok_per_s":1.0,"kl":0.0})") + "\n" +
+                          R"({"iter":1,"train_loss":3.0,"val_loss":3.1,"noise_sigma":[[1.0,0.9],[0.8,0.7],[1.0,1.0]],"noise_mu":[[0,0],[0,0],[0,0.5]]})" + "\n" +
+                          R"({"iter":3,"train_loss":2.0,"val_loss":2.1,"noise_sigma":[[0.5,0.4],[0.6,0.7],[0.9,1.1]],"noise_mu":[[0,0],[0,0],[0,0.25]]})" + "\n" +
+                          R"({"iter":3,"train_)");  // cut short by a kill
+    NoiseHistory h = read_noise_history(path);
+    CHECK(h.iters == std::vector<int64_t>{1, 3});
+    REQUIRE(h.sigma.size() == 2);
+    CHECK(h.sigma[1][2][1] == 1.1);
+    CHECK(h.mu[0][2][1] == 0.5);
+    const std::string png = tmp.file("sigma.png");
+    noise_chart(h, "sigma", "noise sigma").write_png(png);
+    const Png p = decode_png(png);
+    CHECK(p.w == 2 * 640);  // two columns of panels
+    CHECK(p.h == 40 + 2 * 380);  // three layers: two rows
+    CHECK(p.colours > 5);
+    CHECK_THROWS_WITH_AS(noise_chart(h, "logvar", "x"), doctest::Contains("sigma or mu"), std::invalid_argument);
+
+    write_bytes(path, R"({"iter":1,"train_loss":3.0,"val_loss":3.1})" "\n");  // base model: no noise fields
+    CHECK_THROWS_WITH_AS(read_noise_history(path), doctest::Contains("no evaluation line with noise_sigma"), std::runtime_error);
+    write_bytes(path, std::string(R"({"iter":1,"noise_sigma":[[1.0]],"noise_mu":[[0.0]]})") + "\n" +
+                          R"({"iter":2,"noise_sigma":[[1.0,2.0]],"noise_mu":[[0.0,0.0]]})" + "\n");
+    CHECK_THROWS_WITH_AS(read_noise_history(path), doctest::Contains("differ"), std::runtime_error);
   }
 
   TEST_CASE("loss-curve PNGs decode, have the chart's size and are not blank") {

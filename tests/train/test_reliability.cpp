@@ -262,6 +262,16 @@ TEST_SUITE("reliability") {
     arch.model.n_layer = 3;
     arch.given.insert("n_layer");
     CHECK(contains(error_of([&] { run_training(arch); }), "--n-layer 3 differs from the run's 2"));
+    // pos_bias, which a run's stored settings leave out when it is "none" (as every run made before
+    // the key existed): a given --pos-bias alibi still differs from it, and a given none matches.
+    CHECK_FALSE(read_train_state(state_path_for(dir.file("r") + "/ckpt.safetensors")).state.settings["model"].contains("pos_bias"));
+    TrainOptions alibi = again;
+    alibi.model.pos_bias = "alibi";
+    alibi.given.insert("pos_bias");
+    CHECK(contains(error_of([&] { run_training(alibi); }), "--pos-bias \"alibi\" differs from the run's \"none\""));
+    TrainOptions none = again;
+    none.given.insert("pos_bias");
+    CHECK_NOTHROW(run_training(none));
   }
 
   TEST_CASE("a run that diverges never writes a non-finite checkpoint") {

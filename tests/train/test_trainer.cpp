@@ -123,8 +123,9 @@ TEST_SUITE("train") {
   TEST_CASE("log.jsonl: one line per iteration and per evaluation, with the specified keys") {
     TempDir tmp;
     const std::string data = make_data(tmp);
-    for (const std::string a : {"base", "noise-v1"}) {
+    for (const std::string a : {"base", "noise-v1", "noise-v2"}) {
       CAPTURE(a);
+      const bool noise = a != "base";
       TrainOptions o = small_run(data, tmp.file("run_" + a), a);
       o.max_iters = 5;
       o.eval_interval = 2;
@@ -134,10 +135,18 @@ TEST_SUITE("train") {
       auto log = read_log(o.out_dir + "/log.jsonl");
       std::vector<int64_t> iters, evals;
       std::set<std::string> want_iter = {"iter", "loss", "lr", "ms", "tok_per_s"};
-      if (a == "noise-v1") want_iter.insert("kl");  // the KL term is logged for noise variants
+      if (noise) want_iter.insert("kl");  // the KL term is logged for noise variants
+      // Evaluations of noise variants carry σ and μ per layer and ε map (train/noise_log.h).
+      std::set<std::string> want_eval = {"iter", "train_loss", "val_loss"};
+      if (noise) want_eval.insert({"noise_sigma", "noise_mu"});
       for (const auto& j : log) {
         if (j.contains("val_loss")) {
-          CHECK(keys(j) == std::set<std::string>{"iter", "train_loss", "val_loss"});
+          CHECK(keys(j) == want_eval);
+          if (noise) {
+            REQUIRE(j["noise_sigma"].size() == 2);  // layers
+            for (const char* k : {"noise_sigma", "noise_mu"})
+              for (const auto& layer : j[k]) CHECK(layer.size() == (a == "noise-v1" ? 1u : 2u));  // maps
+          }
           evals.push_back(j["iter"].get<int64_t>());
           CHECK(std::isfinite(j["val_loss"].get<double>()));
           CHECK(std::isfinite(j["train_loss"].get<double>()));
@@ -154,6 +163,24 @@ TEST_SUITE("train") {
       CHECK(iters == std::vector<int64_t>{0, 1, 2, 3, 4});
       CHECK(evals == std::vector<int64_t>{1, 3, 4});  // every eval_interval, and at the end
       CHECK(r.final_val_loss == log.back()["val_loss"].get<double>());
+      if (noise) {
+        // The last evaluation's numbers are the saved model's: σ = exp(½ log σ²) and μ, exactly.
+        auto m = load_model(o.out_dir + "/ckpt.safetensors");
+        for (size_t l = 0; l < 2; ++l) {
+          const auto& named = m.model->blocks[l]->attn->named_parameters();
+          std::vector<double> mu, lv;
+          for (const auto& [n, t] : named) {
+            if (n == "noise_mu") mu = values(t);
+            if (n == "noise_logvar") lv = values(t);
+          }
+          REQUIRE(mu.size() == log.back()["noise_mu"][l].size());
+          for (size_t h = 0; h < mu.size(); ++h) {
+            CHECK(log.back()["noise_mu"][l][h].get<double>() == mu[h]);
+            CHECK(log.back()["noise_sigma"][l][h].get<double>() == std::exp(0.5 * lv[h]));
+          }
+          CHECK(log.back()["noise_sigma"][l][0].get<double>() != 1.0);  // training moved σ off its init
+        }
+      }
       CHECK(fs::exists(o.out_dir + "/ckpt.safetensors"));
       CHECK(fs::exists(state_path_for(o.out_dir + "/ckpt.safetensors")));
       CHECK(fs::exists(o.out_dir + "/meta.json"));
@@ -193,6 +220,14 @@ TEST_SUITE("train") {
         CHECK(lp.at(it) == lf.at(it));  // bit-identical
       }
       CHECK(lf.at(5) != lf.at(2));  // training actually moved
+      // The evaluation lines too, with the noise variants' σ and μ.
+      auto evals = [](const std::vector<nlohmann::json>& log) {
+        std::vector<nlohmann::json> e;
+        for (const auto& j : log)
+          if (j.contains("val_loss")) e.push_back(j);
+        return e;
+      };
+      CHECK(evals(read_log(part.out_dir + "/log.jsonl")) == evals(read_log(full.out_dir + "/log.jsonl")));
       auto mf = load_model(full.out_dir + "/ckpt.safetensors"), mp = load_model(part.out_dir + "/ckpt.safetensors");
       CHECK(same_weights(*mf.model, *mp.model));
       CHECK(mp.model->config().n_embd == 16);

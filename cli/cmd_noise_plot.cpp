@@ -1,0 +1,27 @@
+// `noiseformer noise-plot`: NoiseFormer's learnt σ (or μ) per layer and head over a run, from its
+// log.jsonl, as a PNG (study/noise_plot.h).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "study/noise_plot.h"
+#include "train/config_file.h"
+
+namespace nf::cli {
+
+int cmd_noise_plot(int argc, char** argv) {
+  std::string log, out, param = "sigma";
+  CLI::App app = make_app("noise-plot", "Draw a noise model's sigma (or mu) per layer and head over its training (PNG)");
+  app.add_option("--log", log, "the run's log.jsonl (noise-v1 or noise-v2; written by train at every evaluation)")->required();
+  app.add_option("--out", out, "PNG file to write")->required();
+  app.add_option("--param", param, "sigma = exp(log_var / 2), or mu")->check(CLI::IsMember({"sigma", "mu"}))->capture_default_str();
+  add_config_option(app);
+  if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
+  const NoiseHistory h = read_noise_history(log);
+  noise_chart(h, param, "Noise " + param + " over training: " + log).write_png(out);
+  std::fprintf(stderr, "noise-plot: %zu evaluations (iterations %lld to %lld), %zu layers x %zu maps -> %s\n",
+               h.iters.size(), static_cast<long long>(h.iters.front()), static_cast<long long>(h.iters.back()),
+               h.sigma[0].size(), h.sigma[0].empty() ? size_t(0) : h.sigma[0][0].size(), out.c_str());
+  return 0;
+}
+
+}  // namespace nf::cli
