@@ -3,7 +3,7 @@
 # Safe to run repeatedly: apt-get is only called when something is missing.
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev doctest-dev nlohmann-json3-dev libcli11-dev
-      libstb-dev bible-kjv)
+      libstb-dev bible-kjv libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

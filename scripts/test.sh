@@ -3,7 +3,8 @@
 # test suite through CTest (including `noiseformer gradcheck`), then builds the unit tests once
 # more under AddressSanitizer + UndefinedBehaviorSanitizer and runs them there too. Between the
 # two, the Release build is installed into a temporary prefix and used as a package.
-# If nvcc is present, the CUDA backend is also built so it compiles on every change.
+# If nvcc is present, the CUDA backend is also built so it compiles on every change. Where MPI is
+# installed, CTest's `mpi` entry runs data-parallel training as 2 ranks (mpirun, about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -51,12 +52,14 @@ echo "== sanitizer build (address, undefined) =="
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNOISEFORMER_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)" --target nf_tests noiseformer
 # Debug + sanitizers is ~10x slower: the float64 gradient checks of whole GPTs run in the
-# Release pass above; here every suite runs except those heavy model-level checks.
+# Release pass above; here every suite runs except those heavy model-level checks, and the mpi
+# suite (LeakSanitizer reports Open MPI's own start-up allocations; it ran in the Release pass).
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-   ctest --output-on-failure -j"$(nproc)" -E '^(gradcheck_cli)$')
+   ctest --output-on-failure -j"$(nproc)" -E '^(gradcheck_cli|mpi)$')
 
 # The optional CUDA backend must compile on every change wherever nvcc exists (CI has nvcc but
-# no GPU: the cuda suite then reports "no CUDA device" and skips its device checks).
+# no GPU: the cuda suite then reports "no CUDA device" and skips its device checks). With MPI
+# installed this includes the NCCL communicator; scripts/gpu-check.sh runs it on GPUs.
 NVCC=$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; } || true)
 if [ -n "$NVCC" ]; then
   echo "== CUDA backend build (nvcc: $NVCC) =="
