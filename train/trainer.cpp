@@ -148,6 +148,10 @@ void restore_settings(TrainOptions& o, const nlohmann::json& stored, const std::
     if (!o.given.count(key)) {
       set_setting(o, key, it.value());
     } else if (mine.contains(key) && mine.at(key) != it.value()) {
+      if (key == "grad_accum" && W > 1)
+        throw std::invalid_argument("--grad-accum " + std::to_string(o.grad_accum) + " on " + std::to_string(W) +
+                                    " ranks makes " + mine.at(key).dump() + " micro-batches per step, the run takes " +
+                                    it.value().dump() + " (" + state_path + "); omit the flag, or start a new run");
       if (!changeable_on_resume(key)) refuse(key, mine.at(key), it.value());
       if (!o.quiet)
         std::fprintf(stderr, "noiseformer train: --resume with --%s %s (the run had %s)\n", cli_name(key).c_str(),
