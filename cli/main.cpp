@@ -120,7 +120,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "noiseformer %s: error: rank %d: %s\n", c.name, world->rank(), what.c_str());
         nf::abort_world(1);
       }
-      std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, what.c_str());
+      // Started as several ranks but with no job (a build without MPI refuses one): every rank
+      // failed alike, and the first says so.
+      if (world || nf::launched_rank() == 0) std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, what.c_str());
     }
     nf::finalize_world();
     return status;

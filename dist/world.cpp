@@ -20,6 +20,7 @@ std::unique_ptr<Communicator> g_gpu;  // gradient_communicator's NCCL one
 Communicator* g_gpu_job = nullptr;    // the job it spans
 bool g_mpi = false;  // MPI was initialised by world()
 
+// A positive decimal environment variable, else 0.
 int env_int(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return 0;
@@ -33,6 +34,11 @@ int launched_ranks() {
   if (const int n = env_int("OMPI_COMM_WORLD_SIZE")) return n;
   if (const int n = env_int("PMI_SIZE")) return n;
   return 1;
+}
+
+int launched_rank() {
+  if (const int r = env_int("OMPI_COMM_WORLD_RANK")) return r;
+  return env_int("PMI_RANK");
 }
 
 Communicator& world() {

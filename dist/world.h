@@ -10,6 +10,9 @@ namespace nf {
 // The ranks the launcher started, read from its environment (Open MPI's OMPI_COMM_WORLD_SIZE,
 // MPICH's and Slurm PMI's PMI_SIZE); 1 when there is none. Touches no MPI.
 int launched_ranks();
+// This process's rank among them (OMPI_COMM_WORLD_RANK, PMI_RANK); 0 when there is none. Lets the
+// command line print an error every rank hits alike once, before any MPI exists.
+int launched_rank();
 
 // The job's communicator. Throws, in a build without MPI started as several ranks, rather than
 // let each rank train alone and overwrite the others' files.

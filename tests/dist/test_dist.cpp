@@ -184,11 +184,17 @@ TEST_SUITE("dist") {
     CHECK(describe(std::make_exception_ptr(std::bad_alloc())).rfind("out of memory", 0) == 0);
   }
 
-  TEST_CASE("launched_ranks reads the launcher's environment; without MPI several ranks are refused") {
+  TEST_CASE("launched_ranks/launched_rank read the launcher's environment; without MPI several ranks are refused") {
     const char* saved = std::getenv("OMPI_COMM_WORLD_SIZE");
     const std::string keep = saved ? saved : "";
     setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
     CHECK(launched_ranks() == 3);
+    const char* saved_rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    const std::string keep_rank = saved_rank ? saved_rank : "";
+    setenv("OMPI_COMM_WORLD_RANK", "2", 1);
+    CHECK(launched_rank() == 2);
+    if (saved_rank) setenv("OMPI_COMM_WORLD_RANK", keep_rank.c_str(), 1);
+    else unsetenv("OMPI_COMM_WORLD_RANK");
 #ifndef NOISEFORMER_MPI
     // Each rank would otherwise train alone and overwrite the others' files.
     if (!world_if_started()) CHECK(contains(error_of([] { world(); }), "built without MPI"));
