@@ -12,7 +12,11 @@ namespace nf {
 namespace {
 thread_local bool g_grad_enabled = true;
 thread_local BackwardObserver* g_observer = nullptr;
+thread_local GradReadyFn* g_grad_ready = nullptr;
 }
+
+GradReadyHook::GradReadyHook(GradReadyFn fn) : fn_(std::move(fn)), prev_(g_grad_ready) { g_grad_ready = &fn_; }
+GradReadyHook::~GradReadyHook() { g_grad_ready = prev_; }
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
@@ -151,18 +155,34 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     }
   };
 
+  GradReadyFn* const ready = g_grad_ready;
   if (!root.grad_fn()) {  // backward() on a leaf: its gradient is the seed
     accumulate_leaf(root, seed);
+    if (ready) (*ready)(root);
     return;
   }
 
   std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
+  // With a gradient-ready hook: how many nodes still to be swept read each leaf. A leaf is
+  // reported when its count reaches zero, whether or not the last of them passed it a gradient.
+  std::unordered_map<TensorImpl*, int> readers;
+  if (ready)
+    for (const auto& node : order)
+      for (const Tensor& in : node->inputs)
+        if (in.defined() && in.requires_grad() && !in.grad_fn()) ++readers[in.impl()];
+  auto leaves_done = [&](const std::vector<Tensor>& inputs) {
+    for (const Tensor& in : inputs)
+      if (in.defined() && in.requires_grad() && !in.grad_fn() && --readers[in.impl()] == 0) (*ready)(in);
+  };
   std::unordered_map<Node*, Tensor> grads;
   grads[root.grad_fn().get()] = seed;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = it->get();
     auto found = grads.find(node);
-    if (found == grads.end()) continue;  // no gradient flowed here
+    if (found == grads.end()) {  // no gradient flowed here
+      if (ready) leaves_done(node->inputs);
+      continue;
+    }
     Tensor g = std::move(found->second);
     grads.erase(found);
     if (!node->backward)
@@ -181,6 +201,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
         slot = slot.clone();  // not ours alone: accumulate into a private copy
       }
       node->backward_into(slot, g);
+      // (its one input is not a leaf: nothing to report)
       if (!retain_graph) {
         node->backward = nullptr;
         node->backward_into = nullptr;
@@ -201,6 +222,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       if (in.grad_fn()) accumulate(grads[in.grad_fn().get()], ig);
       else accumulate_leaf(in, ig);
     }
+    if (ready) leaves_done(node->inputs);
     if (!retain_graph) {  // free saved tensors as soon as this node is done
       node->backward = nullptr;
       node->backward_into = nullptr;

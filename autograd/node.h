@@ -84,4 +84,24 @@ class ObserveBackward {
 // topological order, accumulating into leaves' .grad(). Frees the graph unless retain_graph.
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
+// ---- gradient-ready hook -----------------------------------------------------------------------
+// While a GradReadyHook lives, run_backward on this thread calls it once for each leaf that
+// requires grad, the moment the sweep has passed every node reading that leaf: from then on the
+// leaf's .grad() holds its whole gradient of this backward pass. Data parallelism
+// (dist/grad_reducer.h) uses it to start summing a bucket of gradients over the ranks while the
+// rest of the backward pass still runs, as PyTorch's DDP does with its autograd hooks. A leaf the
+// graph does not reach is not reported. Without a hook the engine does no extra work.
+using GradReadyFn = std::function<void(const Tensor& leaf)>;
+class GradReadyHook {
+ public:
+  explicit GradReadyHook(GradReadyFn fn);
+  ~GradReadyHook();  // puts back the hook that was set before (usually none)
+  GradReadyHook(const GradReadyHook&) = delete;
+  GradReadyHook& operator=(const GradReadyHook&) = delete;
+
+ private:
+  GradReadyFn fn_;
+  GradReadyFn* prev_;
+};
+
 }  // namespace nf

@@ -10,6 +10,8 @@
 #include <new>
 #include <string>
 
+#include "dist/collective.h"
+#include "dist/world.h"
 #include "tensor/blas_setup.h"
 #include "cli/commands.h"
 #include "tensor/one_line.h"
@@ -101,15 +103,31 @@ int main(int argc, char** argv) {
   }
   for (const nf::cli::Command& c : nf::cli::kCommands) {
     if (cmd != c.name) continue;
+    int status = 1;
     try {
-      return c.run(argc - 1, argv + 1);
-    } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "noiseformer %s: error: out of memory (the model, batch or data is too large for this machine)\n", c.name);
-      return 1;
+      status = c.run(argc - 1, argv + 1);
+    } catch (const nf::CollectiveError& e) {
+      // Every rank of a data-parallel job threw this together: rank 0 says it, all end normally.
+      const nf::Communicator* world = nf::world_if_started();
+      if (!world || world->rank() == 0)
+        std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, nf::one_line(e.what(), std::string::npos).c_str());
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, nf::one_line(e.what(), std::string::npos).c_str());
-      return 1;
+      const std::string what = dynamic_cast<const std::bad_alloc*>(&e)
+                                   ? "out of memory (the model, batch or data is too large for this machine)"
+                                   : nf::one_line(e.what(), std::string::npos);
+      const nf::Communicator* world = nf::world_if_started();
+      if (world && world->size() > 1) {
+        // This rank alone failed, outside any agreement: the others may be waiting for it in a
+        // collective call, so the whole job ends here.
+        std::fprintf(stderr, "noiseformer %s: error: rank %d: %s\n", c.name, world->rank(), what.c_str());
+        nf::abort_world(1);
+      }
+      // Started as several ranks but with no job (a build without MPI refuses one): every rank
+      // failed alike, and the first says so.
+      if (world || nf::launched_rank() == 0) std::fprintf(stderr, "noiseformer %s: error: %s\n", c.name, what.c_str());
     }
+    nf::finalize_world();
+    return status;
   }
   std::fprintf(stderr, "noiseformer: unknown command '%s' (see noiseformer --help)\n", nf::one_line(cmd).c_str());
   return 2;

@@ -194,6 +194,14 @@ void BatchSampler::next(std::vector<int64_t>& x, std::vector<int64_t>& y) {
   ++k_;
 }
 
+void BatchSampler::skip() {
+  if (mode_ == Sampling::Random) {
+    const uint64_t n_starts = data_->size() - static_cast<uint64_t>(T_);
+    for (int64_t b = 0; b < B_; ++b) uniform_below(gen_, n_starts);  // the draws next() makes
+  }
+  ++k_;
+}
+
 BatchSampler::State BatchSampler::state() const { return {k_, gen_.seed(), gen_.counter()}; }
 
 void BatchSampler::set_state(const State& s) {

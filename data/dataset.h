@@ -87,6 +87,9 @@ class BatchSampler {
 
   // Fills x and y (resized to B*T) with the next batch.
   void next(std::vector<int64_t>& x, std::vector<int64_t>& y);
+  // Passes over the next batch without reading it: the state moves exactly as next() moves it
+  // (data parallelism: every rank walks the whole sequence of batches, each keeping its own).
+  void skip();
   // The window start of row b in batch k (sequential mode's formula; no state change).
   int64_t sequential_start(uint64_t k, int64_t b) const;
 

@@ -13,10 +13,11 @@ models   tensor autograd nn models
 io       tensor autograd nn models io
 data     tensor autograd nn models io data
 optim    tensor autograd optim
-train    tensor autograd nn models io data optim train
-glue     tensor autograd nn models io data optim train glue
-study    tensor autograd nn models io data optim train study
-cli      tensor autograd nn models io data optim train glue study cli
+dist     tensor autograd dist
+train    tensor autograd nn models io data optim dist train
+glue     tensor autograd nn models io data optim dist train glue
+study    tensor autograd nn models io data optim dist train study
+cli      tensor autograd nn models io data optim dist train glue study cli
 '
 folders=$(awk 'NF {print $1}' <<<"$rules")
 # grep prints "folder/file:line:#include "target/…""; awk keeps the lines whose target is not allowed.

@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh --fuzz     also clang with libFuzzer and its OpenMP (scripts/fuzz.sh)
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev doctest-dev nlohmann-json3-dev libcli11-dev
-      libstb-dev bible-kjv graphviz)
+      libstb-dev bible-kjv graphviz libopenmpi-dev openmpi-bin)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;;

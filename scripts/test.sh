@@ -4,7 +4,8 @@
 # more under AddressSanitizer + UndefinedBehaviorSanitizer and runs them there too. Between the
 # two, the Release build is installed into a temporary prefix and used as a package. The
 # sanitizer build is clang's, which also builds the fuzz targets: each runs briefly at the end.
-# If nvcc is present, the CUDA backend is also built so it compiles on every change.
+# If nvcc is present, the CUDA backend is also built so it compiles on every change. Where MPI is
+# installed, CTest's `mpi` entry runs data-parallel training as 2 ranks (mpirun, about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --fuzz
@@ -52,15 +53,17 @@ echo "== sanitizer build (clang: address, undefined, libFuzzer coverage) =="
 # One sanitizer build serves the unit tests and the fuzz targets (fuzz/README.md): build-fuzz/.
 scripts/fuzz.sh --build-only nf_tests noiseformer
 # Debug + sanitizers is ~10x slower: the float64 gradient checks of whole GPTs run in the
-# Release pass above; here every suite runs except those heavy model-level checks and the
-# kill-and-resume run (900 iterations, also run in the Release pass).
+# Release pass above; here every suite runs except those heavy model-level checks, the
+# kill-and-resume run (900 iterations, also run in the Release pass) and the mpi suite
+# (LeakSanitizer reports Open MPI's own start-up allocations; it ran in the Release pass).
 (cd build-fuzz && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-   ctest --output-on-failure -j"$(nproc)" -E '^(gradcheck_cli|kill_resume)$')
+   ctest --output-on-failure -j"$(nproc)" -E '^(gradcheck_cli|kill_resume|mpi)$')
 echo "== fuzz smoke: every reader of untrusted input, briefly (scripts/fuzz.sh) =="
 scripts/fuzz.sh --smoke
 
 # The optional CUDA backend must compile on every change wherever nvcc exists (CI has nvcc but
-# no GPU: the cuda suite then reports "no CUDA device" and skips its device checks).
+# no GPU: the cuda suite then reports "no CUDA device" and skips its device checks). With MPI
+# installed this includes the NCCL communicator; scripts/gpu-check.sh runs it on GPUs.
 NVCC=$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; } || true)
 if [ -n "$NVCC" ]; then
   echo "== CUDA backend build (nvcc: $NVCC) =="

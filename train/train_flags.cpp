@@ -79,6 +79,9 @@ void add_train_command_flags(CLI::App& app, TrainOptions& o) {
   app.add_flag("--resume", o.resume, "continue the run in --out exactly where its checkpoint left off");
   app.add_flag("--keep-best", o.keep_best, "write the checkpoint only when val loss improves");
   app.add_flag("--quiet", o.quiet, "no progress lines");
+  app.add_option("--bucket-mb", o.bucket_mb,
+                 "under mpirun: gradients are summed over the ranks in buckets of about this many MiB")
+      ->capture_default_str();
   add_config_option(app);
 }
 

@@ -48,6 +48,13 @@
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 
+// dist/: data parallelism: communicators (one process, MPI, NCCL), the job (world), the
+// bucketed gradient all-reduce, errors agreed by every rank
+#include "dist/collective.h"
+#include "dist/communicator.h"
+#include "dist/grad_reducer.h"
+#include "dist/world.h"
+
 // train/: the training loop (run_training, TrainOptions), evaluation, resumable state
 #include "train/train_state.h"
 #include "train/trainer.h"

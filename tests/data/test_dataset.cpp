@@ -207,6 +207,31 @@ TEST_SUITE("data") {
     CHECK(x != x2);
   }
 
+  TEST_CASE("skip() passes over a batch exactly as next() would: ranks splitting one stream agree") {
+    nf::TokenData data = iota_data(5000);
+    for (auto mode : {nf::Sampling::Random, nf::Sampling::Sequential}) {
+      CAPTURE(nf::sampling_name(mode));
+      nf::BatchSampler all(data, 4, 16, mode, 7);
+      std::vector<std::vector<int64_t>> stream(6);
+      std::vector<int64_t> y;
+      for (auto& x : stream) all.next(x, y);
+      // Two "ranks": rank r reads batches r, r+2, r+4 and skips the others.
+      for (int rank = 0; rank < 2; ++rank) {
+        nf::BatchSampler mine(data, 4, 16, mode, 7);
+        std::vector<int64_t> x;
+        for (int k = 0; k < 6; ++k) {
+          if (k % 2 != rank) {
+            mine.skip();
+            continue;
+          }
+          mine.next(x, y);
+          CHECK(x == stream[k]);
+        }
+        CHECK(mine.state() == all.state());
+      }
+    }
+  }
+
   TEST_CASE("eval windows: o = 0, T, 2T, ... while o + T + 1 <= len") {
     CHECK(nf::eval_windows(10, 3) == std::vector<int64_t>{0, 3, 6});
     CHECK(nf::eval_windows(9, 3) == std::vector<int64_t>{0, 3});
