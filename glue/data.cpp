@@ -193,7 +193,7 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
   } else {
     auto need = [&](const std::vector<std::string>& names) {
       auto c = find_column(header, names);
-      if (!c) throw fail("line 1: header has no '" + names.front() + "' column (its columns: " + join(header) + ")");
+      if (!c) throw fail("line 1: header has no '" + names.front() + "' column (its columns: " + one_line(join(header), 200) + ")");
       return *c;
     };
     layout.num_fields = header.size();

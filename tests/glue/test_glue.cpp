@@ -328,6 +328,11 @@ TEST_SUITE("glue") {
     g.write("RTE", "dev.tsv", "index\tpremise\thypothesis\tlabel\n0\ta\tb\tentailment\n");
     CHECK_THROWS_WITH_AS(nf::read_glue_split(g.dir(), GlueTask::RTE, "dev.tsv"),
                          doctest::Contains("no 'sentence1' column"), std::runtime_error);
+    // The header's own names are quoted in that message: a control byte in them (here a CR in
+    // the middle of a name) must not break its one line.
+    g.write("RTE", "dev.tsv", "index\tprem\rise\thypothesis\tlabel\n");
+    CHECK_THROWS_WITH_AS(nf::read_glue_split(g.dir(), GlueTask::RTE, "dev.tsv"),
+                         doctest::Contains("(its columns: index, prem ise, hypothesis, label)"), std::runtime_error);
   }
 
   TEST_CASE("metrics: accuracy, F1 and MCC on a small confusion matrix") {
