@@ -1,4 +1,4 @@
-// GPU training-step benchmark (issue 6, item 5): the GPT of models/gpt.cpp on Device::CUDA,
+// GPU training-step benchmark: the GPT of models/gpt.cpp on Device::CUDA,
 // trained with AdamW on random tokens, the same model and step as bench/bench_train.cpp on the
 // CPU:
 //

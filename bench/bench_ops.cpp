@@ -1,4 +1,4 @@
-// Engine micro-benchmarks (issue: tensor engine, item 7). Not a test: prints a table.
+// Engine micro-benchmarks. Not a test: prints a table.
 //   matmul: nf::matmul (and a transposed-operand variant) vs a raw cblas_sgemm on the same
 //           buffers, at 512³, 1024³ and GPT shapes (M=1024, K=384, N=1152 / 1536);
 //   memory-bound ops: add, mul, gelu, sum, softmax in GB/s next to a plain memcpy.

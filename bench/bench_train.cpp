@@ -1,4 +1,4 @@
-// Training-step benchmark (issue 7): the GPT of models/gpt.cpp trained with AdamW on random
+// Training-step benchmark: the GPT of models/gpt.cpp trained with AdamW on random
 // tokens, exactly as bench/torch_gpt.py trains its PyTorch twin, so the two can be
 // compared in one run (scripts/bench_vs_torch.sh). For each shape and attention it prints
 //   ms/step   median wall time of one step (zero_grad + forward + loss + backward + AdamW)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# noiseformer vs PyTorch, CPU training throughput on the same GPT shapes (issue 7).
+# noiseformer vs PyTorch, CPU training throughput on the same GPT shapes.
 #
 # Runs build/bench_train (bench/bench_train.cpp) and the PyTorch peer script (default
 # bench/torch_gpt.py, the same GPT in PyTorch; --torch-script PATH to use another) on

@@ -1,4 +1,4 @@
-// The fast paths of the training step against their composed references (issue 7): each fused
+// The fast paths of the training step against their composed references: each fused
 // or vectorised kernel must give what the plain maths gives, in float32 (within the stated
 // tolerance of the fast float functions) and float64 (to rounding), forward and backward, on
 // sizes that take the multi-threaded paths.

@@ -483,7 +483,7 @@ TEST_SUITE("cli") {
   }
 }
 
-// Issue 12: --version, help for every flag, the OpenMP wait policy, eval's split, --top-p, and
+// --version, help for every flag, the OpenMP wait policy, eval's split, --top-p, and
 // prompts the char vocabulary cannot encode.
 TEST_SUITE("cli") {
   TEST_CASE("--version: the CMake project version and a line of build facts") {

@@ -1,4 +1,4 @@
-// The CUDA backend (issue 6): every kernel of tensor/cuda/cuda_ops.h against the CPU op it
+// The CUDA backend: every kernel of tensor/cuda/cuda_ops.h against the CPU op it
 // replaces, on random inputs, forward and backward, in float32 and float64.
 //
 // Tolerances (worst |got − want| / (1 + |want|) over all elements):
