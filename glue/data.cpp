@@ -227,7 +227,7 @@ GlueSplit read_glue_file(GlueTask task, const std::string& path) {
         // Regression score: the whole field must be a finite number.
         errno = 0;
         char* end = nullptr;
-        float s = value.empty() ? NAN : std::strtof(value.c_str(), &end);
+        double s = value.empty() ? NAN : std::strtod(value.c_str(), &end);
         if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(s)) {
           malformed(line_no, layout.label, "score '" + one_line(value, 60) + "' is not a finite number");
           return;

@@ -50,7 +50,7 @@ struct GlueExample {
   std::string text_a;  // first (or only) sentence, exactly as in the file
   std::string text_b;  // second sentence for pair tasks, else empty
   int label = -1;      // class id (index into label_names); -1 for STS-B or without a label
-  float score = 0.0f;  // STS-B similarity in [0, 5]
+  double score = 0.0;  // STS-B similarity in [0, 5], exactly as the file writes it
   bool has_label = false;  // false for test files, which carry no labels
 };
 
