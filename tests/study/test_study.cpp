@@ -291,7 +291,9 @@ TEST_SUITE("study") {
       nf::test::perturb(m, 0.3, 4);
       const double one = max_attention_logit(m, val, 1, 1), six = max_attention_logit(m, val, 2, 3);
       CHECK(one > 0);
-      CHECK(six >= one);  // its windows include the first one's
+      // Its windows include the first one's; a window computed inside a different batch may
+      // differ in its last bits (the matrix products are blocked differently), hence the margin.
+      CHECK(six >= one * (1 - 1e-6));
       CHECK(six == doctest::Approx(max_attention_logit(m, val, 6, 1)).epsilon(1e-6));  // same windows, one batch
       CHECK(six == doctest::Approx(max_attention_logit(m, val, 1, 6)).epsilon(1e-6));
     }
