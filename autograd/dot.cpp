@@ -51,7 +51,7 @@ const char* kOpStyle = "shape=box, style=\"rounded,filled\", fillcolor=\"#f3f4f6
 const char* kModuleStyle = "shape=box, style=\"filled,bold\", fillcolor=\"#fef3c7\"";
 const char* kParameterStyle = "shape=ellipse, style=filled, fillcolor=\"#dbeafe\"";
 const char* kInputStyle = "shape=ellipse, style=filled, fillcolor=\"#dcfce7\"";
-const char* kStubStyle = "shape=plaintext, fontcolor=\"#6b7280\"";
+const char* kBoundaryStyle = "shape=plaintext, fontcolor=\"#6b7280\"";
 
 struct Unit {
   std::string id, label, style;
@@ -127,7 +127,7 @@ std::string to_dot(const Tensor& root, const DotOptions& opt) {
 
   std::vector<Unit> units;
   std::map<std::string, size_t> unit_index;  // key -> units[…]
-  int counts[4] = {0, 0, 0, 0};  // ids per kind: module box, leaf, stub, constant
+  int counts[4] = {0, 0, 0, 0};  // ids per kind: module box, leaf, boundary label, constant
   auto unit = [&](const std::string& key, const char* prefix, int* counter, auto make) -> size_t {
     auto it = unit_index.find(key);
     if (it != unit_index.end()) return it->second;
@@ -196,7 +196,7 @@ std::string to_dot(const Tensor& root, const DotOptions& opt) {
         if (!in.defined()) {  // an input that needs no gradient: shown only where ops are drawn
           if (box_of(path.at(n)).empty())
             sources.push_back({unit("c:" + std::to_string(index.at(n)) + ":" + std::to_string(i), "c", &counts[3],
-                                    [] { return Unit{"", "no grad", kStubStyle, {}}; }),
+                                    [] { return Unit{"", "no grad", kBoundaryStyle, {}}; }),
                                nullptr});
         } else if (!in.grad_fn()) {
           sources.push_back({leaf_unit(in), nullptr});
@@ -205,7 +205,7 @@ std::string to_dot(const Tensor& root, const DotOptions& opt) {
         } else {
           const Node* src = in.grad_fn().get();
           sources.push_back({unit("s:in:" + std::to_string(index.at(src)), "s", &counts[2],
-                                  [&] { return Unit{"", "from " + describe(src) + "\n" + shape_str(in.shape()), kStubStyle, {}}; }),
+                                  [&] { return Unit{"", "from " + describe(src) + "\n" + shape_str(in.shape()), kBoundaryStyle, {}}; }),
                              nullptr});
         }
       }
@@ -216,9 +216,9 @@ std::string to_dot(const Tensor& root, const DotOptions& opt) {
         if (!in.defined() || !in.grad_fn() || !drawn(in.grad_fn().get())) continue;
         const Node* src = in.grad_fn().get();
         const size_t from = node_unit(src);
-        const size_t stub = unit("s:out:" + units[from].id, "s", &counts[2],
-                                 [&] { return Unit{"", "to " + describe(n), kStubStyle, {}}; });
-        edge(from, stub, src);
+        const size_t exit_label = unit("s:out:" + units[from].id, "s", &counts[2],
+                                 [&] { return Unit{"", "to " + describe(n), kBoundaryStyle, {}}; });
+        edge(from, exit_label, src);
       }
     }
   }

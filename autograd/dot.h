@@ -28,8 +28,8 @@ struct DotOptions {
   // With by_module: these modules are drawn op by op; their sub-modules stay boxes unless listed.
   std::vector<std::string> expand;
   // Draw only the ops recorded inside this module (path from labels), which is expanded. Tensors
-  // coming from outside enter as "from <module>" stubs, tensors read outside leave through "to …"
-  // stubs. Throws std::invalid_argument if no op was recorded inside it.
+  // coming from outside enter as "from <module>" labels, tensors read outside leave through "to …"
+  // labels. Throws std::invalid_argument if no op was recorded inside it.
   std::string focus;
   std::string title;  // a caption at the top, if not empty
 };

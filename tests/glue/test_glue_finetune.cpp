@@ -161,6 +161,16 @@ std::string run_glue_cli(const std::vector<std::string>& args, int& rc) {
   return out;
 }
 
+// The one-line error `noiseformer glue ARGS…` throws, or "" if it does not throw.
+std::string glue_cli_error(const std::vector<std::string>& args, int& rc) {
+  try {
+    run_glue_cli(args, rc);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace
 
 TEST_SUITE("glue_finetune") {
@@ -430,14 +440,7 @@ TEST_SUITE("glue_finetune") {
     const std::string ckpt = make_checkpoint(d.path, "base");
     const std::string glue = (d.path / "glue").string();
     int rc = -1;
-    auto error_of = [&](std::vector<std::string> args) -> std::string {
-      try {
-        run_glue_cli(args, rc);
-      } catch (const std::exception& e) {
-        return e.what();
-      }
-      return "";
-    };
+    auto error_of = [&](const std::vector<std::string>& args) { return glue_cli_error(args, rc); };
     CHECK(error_of({"--task", "squad", "--glue-dir", glue, "--checkpoint", ckpt}).find("unknown GLUE task 'squad'") !=
           std::string::npos);
     CHECK(error_of({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--warmup", "100"}).find("--warmup") !=
@@ -480,14 +483,7 @@ TEST_SUITE("glue_finetune") {
     const std::string glue = (d.path / "glue").string();
     const std::string out = (d.path / "out").string();
     int rc = -1;
-    auto error_of = [&](std::vector<std::string> args) -> std::string {
-      try {
-        run_glue_cli(args, rc);
-      } catch (const std::exception& e) {
-        return e.what();
-      }
-      return "";
-    };
+    auto error_of = [&](const std::vector<std::string>& args) { return glue_cli_error(args, rc); };
     const std::string bad_label = error_of({"--task", "rte", "--glue-dir", glue, "--checkpoint", ckpt, "--out", out});
     CHECK(bad_label.find((rte / "dev.tsv").string() + ":3: column 4 (label): unknown label 'entailed' "
                          "(expected entailment or not_entailment)") != std::string::npos);

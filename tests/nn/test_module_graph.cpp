@@ -108,7 +108,7 @@ TEST_SUITE("nn") {
           "}\n");
   }
 
-  TEST_CASE("focus on one module: only its ops, with what enters from outside as a stub") {
+  TEST_CASE("focus on one module: only its ops, with what enters from outside as a \"from …\" label") {
     NetRun r;
     DotOptions o = r.options();
     o.focus = "fc2";
@@ -122,7 +122,7 @@ TEST_SUITE("nn") {
           "  p0 -> n2;\n"
           "  p1 -> n2;\n"
           "}\n");
-    // What leaves the focus goes to a "to …" stub.
+    // What leaves the focus goes to a "to …" label.
     o.focus = "fc1";
     const std::string fc1 = to_dot(r.y, o);
     CHECK(contains(fc1, "[label=\"to relu\", shape=plaintext"));
