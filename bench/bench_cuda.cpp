@@ -45,7 +45,7 @@ int main() {
 #include "autograd/node.h"
 #include "bench/bench_util.h"
 #include "models/gpt.h"
-#include "tensor/cuda/cuda_backend.h"
+#include "tensor/kernels/cuda/cuda_backend.h"
 #include "autograd/ops.h"
 #include "optim/optim.h"
 #include "train/step.h"

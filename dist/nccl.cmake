@@ -1,5 +1,5 @@
 # NCCL for data-parallel training on GPUs (included by CMakeLists.txt in a CUDA build with MPI,
-# after tensor/cuda/cuda.cmake found the toolkit). NCCL ships with the toolkit here
+# after tensor/kernels/cuda/cuda.cmake found the toolkit). NCCL ships with the toolkit here
 # (/usr/local/cuda/{include,lib}); elsewhere pass -DNCCL_ROOT=<prefix>. Without it the build
 # goes on with MPI alone (the gradients of CPU tensors), saying so.
 find_path(NCCL_INCLUDE_DIR nccl.h

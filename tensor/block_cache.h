@@ -1,6 +1,6 @@
 #pragma once
 // The bookkeeping both caching allocators share (CPU: tensor/storage.cpp, CUDA:
-// tensor/cuda/allocator.cu): freed blocks kept on one list per rounded size, so the next request
+// tensor/kernels/cuda/allocator.cu): freed blocks kept on one list per rounded size, so the next request
 // of that size is a pop instead of a trip to the system, and the byte totals the allocator
 // statistics report. Each allocator rounds sizes its own way and holds `mu` around every call.
 #include <cstddef>

@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #ifdef NOISEFORMER_CUDA
-#include "tensor/cuda/cuda_backend.h"
+#include "tensor/kernels/cuda/cuda_backend.h"
 #endif
 
 namespace nf {

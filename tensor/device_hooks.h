@@ -1,6 +1,6 @@
 #pragma once
 // The seam between the CPU core and an optional accelerator backend. The CPU build installs
-// hooks that explain the backend is missing; the CUDA backend (tensor/cuda/) replaces them at
+// hooks that explain the backend is missing; the CUDA backend (tensor/kernels/cuda/) replaces them at
 // start-up. Ops consult `device_hooks()` only through Storage and Tensor::to(Device), so models
 // never change when a backend is added.
 #include <cstddef>

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "tensor/device_hooks.h"
+#include "tensor/kernels/copy.h"
 #include "tensor/strided.h"
 
 namespace nf {
@@ -96,8 +97,15 @@ bool Tensor::is_contiguous() const {
   }
   return true;
 }
-void* Tensor::raw_data() const {
+void* Tensor::device_data() const {
+  if (!defined()) throw std::invalid_argument("device_data: undefined tensor");
   return static_cast<char*>(impl_->storage->data) + impl_->offset * dtype_size(dtype());
+}
+void* Tensor::raw_data() const {
+  if (defined() && device() != Device::CPU)
+    op_error("data", std::string("the tensor lives on ") + device_name(device()) +
+                         "; host code cannot read its memory (move it with .to(Device::CPU))");
+  return device_data();
 }
 template <class T> T* Tensor::data() const {
   if (!defined()) throw std::invalid_argument("data: undefined tensor");
@@ -130,65 +138,26 @@ Tensor Tensor::detach() const {
 }
 
 // ---- copies ----------------------------------------------------------------------------------------
-namespace {
-template <class D, class S>
-void copy_kernel(const Tensor& dst, const Tensor& src) {
-  D* d = static_cast<D*>(dst.raw_data());
-  const S* s = static_cast<const S*>(src.raw_data());
-  StridedLoop<2> loop(dst.shape(), {dst.strides(), broadcast_strides(src, dst.shape())});
-  loop.run([&](std::array<int64_t, 2> off, int64_t n, std::array<int64_t, 2> is) {
-    D* dp = d + off[0];
-    const S* sp = s + off[1];
-    if (is[0] == 1 && is[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) dp[i] = static_cast<D>(sp[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) dp[i * is[0]] = static_cast<D>(sp[i * is[1]]);
-    }
-  });
-}
-
-template <class D>
-void copy_from(const Tensor& dst, const Tensor& src) {
-  switch (src.dtype()) {
-    case DType::F32: copy_kernel<D, float>(dst, src); break;
-    case DType::F64: copy_kernel<D, double>(dst, src); break;
-    case DType::I64: copy_kernel<D, int64_t>(dst, src); break;
-    case DType::Bool: copy_kernel<D, bool>(dst, src); break;
-  }
-}
-
-// Elementwise copy with conversion and broadcasting of src into dst (both on the CPU).
-void strided_copy(const Tensor& dst, const Tensor& src) {
-  switch (dst.dtype()) {
-    case DType::F32: copy_from<float>(dst, src); break;
-    case DType::F64: copy_from<double>(dst, src); break;
-    case DType::I64: copy_from<int64_t>(dst, src); break;
-    case DType::Bool: copy_from<bool>(dst, src); break;
-  }
-}
-}  // namespace
-
 Tensor& Tensor::copy_(const Tensor& src) {
   broadcast_shapes("copy_", shape(), src.shape());
   if (broadcast_shapes("copy_", shape(), src.shape()) != shape())
     op_error("copy_", "cannot copy " + shape_str(src.shape()) + " into " + shape_str(shape()));
-  if (device() == Device::CPU && src.device() == Device::CPU) {
-    strided_copy(*this, src);
+  if (device() == src.device()) {
+    kernels::copy(*this, src);
   } else {
     if (!is_contiguous() || !src.is_contiguous() || dtype() != src.dtype() ||
         src.shape() != shape())
       op_error("copy_", "cross-device copies need equal shapes and dtypes, contiguous");
     const size_t n = numel() * dtype_size(dtype());
-    if (device() == Device::CPU) device_hooks().copy_to_host(raw_data(), src.raw_data(), n);
-    else if (src.device() == Device::CPU) device_hooks().copy_to_device(raw_data(), src.raw_data(), n);
-    else op_error("copy_", "device-to-device copies go through the backend's own ops");
+    if (device() == Device::CPU) device_hooks().copy_to_host(raw_data(), src.device_data(), n);
+    else device_hooks().copy_to_device(device_data(), src.raw_data(), n);
   }
   return *this;
 }
 
 Tensor& Tensor::fill_(double v) {
-  Tensor src = full({}, v, dtype());
-  return copy_(src);
+  kernels::fill(*this, v);
+  return *this;
 }
 
 Tensor converted(const Tensor& t, DType dtype, Device device) {
@@ -236,21 +205,9 @@ Tensor empty(Shape shape, DType dtype, Device device) {
 }
 
 Tensor full(Shape shape, double value, DType dtype, Device device) {
-  Tensor t = empty(shape, dtype, Device::CPU);
-  const int64_t n = t.numel();
-  auto fill = [n](auto* p, auto v) {
-    constexpr int64_t chunk = 1 << 16;  // large fills (gradient buffers) use every thread
-    const int64_t chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (chunks > 2)
-    for (int64_t c = 0; c < chunks; ++c) std::fill(p + c * chunk, p + std::min(n, (c + 1) * chunk), v);
-  };
-  switch (dtype) {
-    case DType::F32: fill(t.data<float>(), static_cast<float>(value)); break;
-    case DType::F64: fill(t.data<double>(), value); break;
-    case DType::I64: fill(t.data<int64_t>(), static_cast<int64_t>(value)); break;
-    case DType::Bool: fill(t.data<bool>(), value != 0.0); break;
-  }
-  return device == Device::CPU ? t : converted(t, dtype, device);
+  Tensor t = empty(std::move(shape), dtype, device);
+  kernels::fill(t, value);
+  return t;
 }
 Tensor zeros(Shape shape, DType dtype, Device device) { return full(std::move(shape), 0.0, dtype, device); }
 Tensor ones(Shape shape, DType dtype, Device device) { return full(std::move(shape), 1.0, dtype, device); }

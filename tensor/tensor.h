@@ -59,9 +59,14 @@ class Tensor {
   long use_count() const { return impl_.use_count(); }
   bool same(const Tensor& o) const { return impl_ == o.impl_; }
 
-  // Pointer to the first element of the view; T must match dtype (checked).
+  // Host pointer to the first element of the view, for CPU code: T must match the dtype and
+  // the tensor must live on the CPU (both checked; a GPU tensor's memory is read with
+  // to(Device::CPU), or by a kernel through tensor/kernels/).
   template <class T> T* data() const;
-  void* raw_data() const;
+  void* raw_data() const;  // the same, untyped
+  // The first element's address in the memory of the tensor's own device (a device pointer for
+  // a CUDA tensor). Only a kernel of that device may dereference it (tensor/kernels/route.h).
+  void* device_data() const;
 
   // ---- autograd --------------------------------------------------------------------------
   bool requires_grad() const { return impl_->requires_grad; }

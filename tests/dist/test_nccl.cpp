@@ -10,7 +10,7 @@
 
 #include "dist/grad_reducer.h"
 #include "dist/world.h"
-#include "tensor/cuda/cuda_backend.h"
+#include "tensor/kernels/cuda/cuda_backend.h"
 #include "tests/support.h"
 
 using namespace nf;

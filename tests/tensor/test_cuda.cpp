@@ -1,4 +1,4 @@
-// The CUDA backend: every kernel of tensor/cuda/cuda_ops.h against the CPU op it
+// The CUDA backend: every kernel of tensor/kernels/cuda/cuda_ops.h against the CPU op it
 // replaces, on random inputs, forward and backward, in float32 and float64.
 //
 // Tolerances (worst |got − want| / (1 + |want|) over all elements):
@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "autograd/node.h"
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_ops.h"
+#include "tensor/kernels/cuda/cuda_backend.h"
+#include "tensor/kernels/cuda/cuda_ops.h"
 #include "tensor/device_hooks.h"
 #include "autograd/ops.h"
 #include "tensor/strided.h"

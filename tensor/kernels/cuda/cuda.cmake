@@ -1,5 +1,5 @@
-# The optional CUDA backend (issue 6), included by CMakeLists.txt when -DNOISEFORMER_CUDA=ON,
-# after the layer targets exist. Builds tensor/cuda/*.cu (+ any .cpp there) into `nfcuda`,
+# The optional CUDA backend, included by CMakeLists.txt when -DNOISEFORMER_CUDA=ON,
+# after the layer targets exist. Builds tensor/kernels/cuda/*.cu into `nfcuda`,
 # links it into nf_tensor with cudart and cuBLAS, and defines NOISEFORMER_CUDA=1 for nf_tensor and
 # everything that links it (tensor/device_hooks.cpp then installs the backend; tests/tensor/test_cuda.cpp
 # and bench/bench_cuda.cpp compile their CUDA parts). See docs/cuda.md.
@@ -25,8 +25,7 @@ set(CMAKE_CUDA_STANDARD 17)
 set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
 set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 
-file(GLOB NF_CUDA_SOURCES CONFIGURE_DEPENDS
-  ${PROJECT_SOURCE_DIR}/tensor/cuda/*.cu ${PROJECT_SOURCE_DIR}/tensor/cuda/*.cpp)
+file(GLOB NF_CUDA_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tensor/kernels/cuda/*.cu)
 add_library(nfcuda STATIC ${NF_CUDA_SOURCES})
 # The project's own C++ flags (-march=native, sanitizers: nf_target_flags) are host-compiler
 # flags nvcc does not take as such and are not applied here; the warnings are passed through.
@@ -43,6 +42,10 @@ target_link_libraries(nfcuda PUBLIC CUDA::cudart CUDA::cublas)
 target_compile_definitions(nfcuda PUBLIC NOISEFORMER_CUDA=1)
 
 # nf_tensor (device_hooks.cpp) installs the backend; anything linking it sees NOISEFORMER_CUDA.
+# The kernels' CUDA twins (tensor/kernels/cuda/*.cpp: plain C++ that turns tensors into the
+# pointers and strides the .cu launchers take) are part of nf_tensor itself.
+file(GLOB NF_GPU_TWINS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tensor/kernels/cuda/*.cpp)
+target_sources(nf_tensor PRIVATE ${NF_GPU_TWINS})
 target_link_libraries(nf_tensor PUBLIC nfcuda)
 target_compile_definitions(nf_tensor PUBLIC NOISEFORMER_CUDA=1)
 message(STATUS "noiseformer: CUDA backend on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")

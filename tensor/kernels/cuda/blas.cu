@@ -12,7 +12,7 @@
 #include <string>
 #include <type_traits>
 
-#include "tensor/cuda/common.cuh"
+#include "tensor/kernels/cuda/common.cuh"
 
 namespace nf {
 namespace cuda {

@@ -1,15 +1,15 @@
 // CUDA kernels, part 1: elementwise maths with broadcasting, copies and fills, masks,
 // reductions (sum, max, cumsum), random numbers and dropout, and the fused AdamW step.
 // Each kernel mirrors the CPU loop it replaces (tensor/ops_*.cpp, optim/optim.cpp); see
-// tensor/cuda/cuda_ops.h for the contracts and docs/cuda.md for how each one is checked.
+// tensor/kernels/cuda/cuda_ops.h for the contracts and docs/cuda.md for how each one is checked.
 #include <cuda_runtime.h>
 
 #include <climits>
 #include <cmath>
 #include <type_traits>
 
-#include "tensor/cuda/common.cuh"
-#include "tensor/cuda/device_math.cuh"
+#include "tensor/kernels/cuda/common.cuh"
+#include "tensor/kernels/cuda/device_math.cuh"
 
 namespace nf {
 namespace cuda {

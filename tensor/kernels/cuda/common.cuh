@@ -1,5 +1,5 @@
 #pragma once
-// Shared helpers of the CUDA kernels (internal to tensor/cuda/): error checks, launch sizes,
+// Shared helpers of the CUDA kernels (internal to tensor/kernels/cuda/): error checks, launch sizes,
 // dtype dispatch, the strided offset calculator every elementwise kernel uses, and warp/block
 // reductions. Nothing here is visible outside the .cu files.
 #include <cuda_runtime.h>
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "tensor/cuda/cuda_backend.h"
-#include "tensor/cuda/cuda_ops.h"
+#include "tensor/kernels/cuda/cuda_backend.h"
+#include "tensor/kernels/cuda/cuda_ops.h"
 #include "tensor/dtype.h"
 
 namespace nf {

@@ -1,7 +1,7 @@
 #pragma once
 // The CUDA backend's plumbing, seen from C++ (no CUDA headers here, so any .cpp may include it
 // when NOISEFORMER_CUDA is defined): installing the DeviceHooks, the caching device allocator,
-// and a few runtime queries. The kernels themselves are declared in tensor/cuda/cuda_ops.h.
+// and a few runtime queries. The kernels themselves are declared in tensor/kernels/cuda/cuda_ops.h.
 // See docs/cuda.md.
 #include <cstddef>
 #include <cstdint>

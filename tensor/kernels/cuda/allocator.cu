@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "tensor/block_cache.h"
-#include "tensor/cuda/common.cuh"
+#include "tensor/kernels/cuda/common.cuh"
 
 namespace nf {
 namespace cuda {

@@ -9,8 +9,8 @@
 #include <climits>
 #include <cstdint>
 
-#include "tensor/cuda/common.cuh"
-#include "tensor/cuda/device_math.cuh"
+#include "tensor/kernels/cuda/common.cuh"
+#include "tensor/kernels/cuda/device_math.cuh"
 
 namespace nf {
 namespace cuda {
