@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/checkpoint.h"
+#include "tensor/device_hooks.h"
 #include "train/config_file.h"
 #include "cli/commands.h"
 #include "data/dataset.h"
@@ -34,6 +35,7 @@ int cmd_eval(int argc, char** argv) {
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
 
   LoadedModel lm = load_model(checkpoint);
+  lm.model->to(device_named(device));
   const std::filesystem::path dir(data_dir);
   const std::string meta = (dir / "meta.json").string();
   if (!std::filesystem::exists(meta)) throw std::runtime_error(meta + ": missing");

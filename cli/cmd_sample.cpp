@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/checkpoint.h"
+#include "tensor/device_hooks.h"
 #include "train/config_file.h"
 #include "cli/commands.h"
 #include "data/tokenizer.h"
@@ -55,6 +56,7 @@ int cmd_sample(int argc, char** argv) {
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
 
   LoadedModel lm = load_model(checkpoint);
+  lm.model->to(device_named(device));
   if (lm.tokenizer_meta.empty()) throw std::runtime_error(checkpoint + ": no tokenizer stored with this checkpoint");
   std::unique_ptr<Tokenizer> tok;
   try {

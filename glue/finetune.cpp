@@ -84,9 +84,9 @@ Encoded encode_all(const GlueEncoder& enc, const std::vector<GlueExample>& ex, b
   return e;
 }
 
-// Rows `rows` of `seqs`, right-padded with `pad` to the longest: idx (B, T) and last (B).
+// Rows `rows` of `seqs`, right-padded with `pad` to the longest: idx (B, T) and last (B), on `device`.
 void make_batch(const std::vector<std::vector<int64_t>>& seqs, const std::vector<size_t>& rows, int64_t pad,
-                Tensor& idx, Tensor& last) {
+                Device device, Tensor& idx, Tensor& last) {
   const int64_t B = static_cast<int64_t>(rows.size());
   size_t T = 1;
   for (size_t r : rows) T = std::max(T, seqs[r].size());
@@ -96,8 +96,8 @@ void make_batch(const std::vector<std::vector<int64_t>>& seqs, const std::vector
     std::copy(s.begin(), s.end(), x.begin() + b * static_cast<int64_t>(T));
     l[b] = static_cast<int64_t>(s.size()) - 1;
   }
-  idx = from_vector(x, {B, static_cast<int64_t>(T)});
-  last = from_vector(l, {B});
+  idx = from_vector(x, {B, static_cast<int64_t>(T)}).to(device);
+  last = from_vector(l, {B}).to(device);
 }
 
 // Model outputs -> predictions for every row of `seqs` (class ids, or regression values), in
@@ -113,7 +113,7 @@ std::vector<double> predict(SequenceClassifier& clf, const std::vector<std::vect
   for (size_t s = 0; s < order.size(); s += static_cast<size_t>(batch)) {
     std::vector<size_t> rows(order.begin() + s, order.begin() + std::min(order.size(), s + static_cast<size_t>(batch)));
     Tensor idx, last;
-    make_batch(seqs, rows, pad, idx, last);
+    make_batch(seqs, rows, pad, clf.device(), idx, last);
     std::vector<double> out = clf.forward(idx, last).to_vector<double>();
     for (size_t b = 0; b < rows.size(); ++b) {
       if (K == 1) {
@@ -170,8 +170,7 @@ const GlueTaskInfo& checked_options(const GlueOptions& o) {
   if (!(o.grad_clip >= 0)) throw std::invalid_argument("--grad-clip must be >= 0");
   if (!(o.weight_decay >= 0)) throw std::invalid_argument("--weight-decay must be >= 0");
   if (o.max_train < 0) throw std::invalid_argument("--max-train must be >= 0");
-  if (o.device == "cuda") require_cuda();
-  else if (o.device != "cpu") throw std::invalid_argument("--device must be cpu or cuda, got '" + o.device + "'");
+  device_named(o.device);
   return info;
 }
 
@@ -258,6 +257,8 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   gpt->rng.set_state(opt.seed ^ 0x5eedULL, 0);  // dropout masks and NoiseFormer's ε
   Generator head_gen(opt.seed);
   SequenceClassifier clf(gpt, regression ? 1 : info.num_classes, head_gen);
+  const Device device = device_named(opt.device);
+  clf.to(device);  // the GPT and the head: the optimizer's moments are made beside them
   clf.train();
   AdamW optimizer({{clf.decay_parameters(), opt.weight_decay}, {clf.no_decay_parameters(), 0.0}}, 0.9, 0.999);
 
@@ -292,16 +293,16 @@ GlueRunResult run_glue(const GlueOptions& opt) {
         const size_t lo = static_cast<size_t>(s * opt.batch_size);
         const std::vector<size_t> rows(perm.begin() + lo, perm.begin() + std::min(perm.size(), lo + opt.batch_size));
         Tensor idx, last;
-        make_batch(train_enc.ids, rows, enc.sep_id(), idx, last);
+        make_batch(train_enc.ids, rows, enc.sep_id(), device, idx, last);
         Tensor targets;
         if (regression) {
           std::vector<float> y;
           for (size_t r : rows) y.push_back(static_cast<float>(train_ref[r]));
-          targets = from_vector(y, {static_cast<int64_t>(rows.size())});
+          targets = from_vector(y, {static_cast<int64_t>(rows.size())}).to(device);
         } else {
           std::vector<int64_t> y;
           for (size_t r : rows) y.push_back(static_cast<int64_t>(train_ref[r]));
-          targets = from_vector(y, {static_cast<int64_t>(rows.size())});
+          targets = from_vector(y, {static_cast<int64_t>(rows.size())}).to(device);
         }
         double task_loss = 0;
         const double lr = learning_rate(step, opt.lr, 0.0, warmup_steps, total_steps);

@@ -56,7 +56,7 @@ Tensor GPT::hidden(const Tensor& idx) {
   if (T > cfg_.block_size)
     throw std::invalid_argument("GPT.forward: sequence length " + std::to_string(T) + " exceeds block_size " +
                                 std::to_string(cfg_.block_size));
-  Tensor x = add(wte->forward(idx), wpe->forward(arange(T)));  // (B,T,C) + (T,C)
+  Tensor x = add(wte->forward(idx), wpe->forward(arange(T).to(idx.device())));  // (B,T,C) + (T,C)
   for (auto& b : blocks) x = b->forward(x, rng);
   return ln_f->forward(x);
 }
@@ -116,7 +116,7 @@ Tensor GPT::forward_step(const Tensor& tok, GPTCache& cache) {
   const int64_t B = tok.size(0);
   if (cache.pos >= cfg_.block_size)
     throw std::invalid_argument("forward_step: position " + std::to_string(cache.pos) + " is past block_size");
-  Tensor x = add(wte->forward(tok), wpe->forward(full({1}, static_cast<double>(cache.pos), DType::I64)));
+  Tensor x = add(wte->forward(tok), wpe->forward(full({1}, static_cast<double>(cache.pos), DType::I64, tok.device())));
   for (size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward_step(x, cache.pos, cache.layers[l], rng);
   ++cache.pos;
   return lm_head(ln_f->forward(x)).view({B, cfg_.vocab_size});
@@ -162,7 +162,7 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
   // Feed the prompt (its last block_size tokens) through the cache, token by token.
   auto prefill = [&](size_t from) {
     Tensor logits;
-    for (size_t i = from; i < seq.size(); ++i) logits = forward_step(full({1, 1}, static_cast<double>(seq[i]), DType::I64), cache);
+    for (size_t i = from; i < seq.size(); ++i) logits = forward_step(full({1, 1}, static_cast<double>(seq[i]), DType::I64, device()), cache);
     return logits;
   };
   const size_t start = seq.size() > static_cast<size_t>(cfg_.block_size) ? seq.size() - cfg_.block_size : 0;
@@ -192,7 +192,7 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
       cache = fresh_cache();
       logits = prefill(seq.size() - std::max<size_t>(1, static_cast<size_t>(cfg_.block_size / 2)));
     } else {
-      logits = forward_step(full({1, 1}, static_cast<double>(next), DType::I64), cache);
+      logits = forward_step(full({1, 1}, static_cast<double>(next), DType::I64, device()), cache);
     }
   }
   return seq;

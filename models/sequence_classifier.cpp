@@ -23,7 +23,7 @@ Tensor gather_last(const Tensor& h, const Tensor& last) {
   }
   // An embedding lookup into the (B·T, C) rows is exactly the gather, and its backward is the
   // scatter-add the gather needs.
-  return embedding(h.reshape({B * T, C}), from_vector(rows, {B}));
+  return embedding(h.reshape({B * T, C}), from_vector(rows, {B}).to(h.device()));
 }
 
 SequenceClassifier::SequenceClassifier(std::shared_ptr<GPT> g, int64_t num_outputs, Generator& gen)

@@ -15,7 +15,8 @@ std::vector<double> alibi_slopes(int64_t H) {
   return m;
 }
 
-Tensor alibi_bias(int64_t H, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos, DType dtype) {
+Tensor alibi_bias(int64_t H, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos, DType dtype,
+                  Device device) {
   const std::vector<double> m = alibi_slopes(H);
   const int64_t Tq = static_cast<int64_t>(q_pos.size()), Tk = static_cast<int64_t>(k_pos.size());
   std::vector<double> b(static_cast<size_t>(H * Tq * Tk), 0.0);
@@ -25,7 +26,7 @@ Tensor alibi_bias(int64_t H, const std::vector<int64_t>& q_pos, const std::vecto
         const int64_t dist = q_pos[i] - k_pos[j];
         if (dist >= 0) b[(h * Tq + i) * Tk + j] = -m[h] * static_cast<double>(dist);
       }
-  return from_vector(b, {1, H, Tq, Tk}).to(dtype);
+  return from_vector(b, {1, H, Tq, Tk}).to(dtype).to(device);
 }
 
 }  // namespace nf

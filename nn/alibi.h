@@ -24,6 +24,7 @@ std::vector<double> alibi_slopes(int64_t H);
 // The bias (1, H, Tq, Tk) for queries at positions q_pos and keys at k_pos: −m_h · (q_i − k_j)
 // where k_j ≤ q_i, and 0 where k_j > q_i (a future key, which the causal mask removes anyway).
 // A constant: no gradient flows into it.
-Tensor alibi_bias(int64_t H, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos, DType dtype);
+Tensor alibi_bias(int64_t H, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos, DType dtype,
+                  Device device = Device::CPU);
 
 }  // namespace nf

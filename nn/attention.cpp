@@ -83,13 +83,13 @@ void LayerCache::append(const std::vector<Tensor>& items, int64_t position) {
     for (size_t i = 0; i < items.size(); ++i) {
       Shape s = items[i].shape();
       s[2] = cap;
-      Tensor nb = zeros(s, items[i].dtype());
+      Tensor nb = zeros(s, items[i].dtype(), items[i].device());
       if (i < bufs.size() && len > 0) nb.narrow(2, 0, len).copy_(view(i));
       if (i < bufs.size()) bufs[i] = nb;
       else bufs.push_back(nb);
     }
     if (f.defined()) {
-      Tensor nf_ = zeros({f.size(0), cap}, f.dtype());
+      Tensor nf_ = zeros({f.size(0), cap}, f.dtype(), f.device());
       if (len > 0) nf_.narrow(1, 0, len).copy_(f.narrow(1, 0, len));
       f = nf_;
     }

@@ -61,11 +61,11 @@ Tensor BaseAttention::probabilities(const Tensor& scores, Generator& /*gen*/) {
 
 Tensor BaseAttention::step_logits(const Tensor& scores, int64_t pos, LayerCache& cache, Generator& /*gen*/) {
   Tensor logits = mul(scores, scale_);
-  return alibi_ ? add(logits, alibi_bias(H_, {pos}, cache.pos, logits.dtype())) : logits;
+  return alibi_ ? add(logits, alibi_bias(H_, {pos}, cache.pos, logits.dtype(), logits.device())) : logits;
 }
 
 Tensor BaseAttention::add_pos_bias(const Tensor& logits, const std::vector<int64_t>& pos) const {
-  return alibi_ ? add(logits, alibi_bias(H_, pos, pos, logits.dtype())) : logits;
+  return alibi_ ? add(logits, alibi_bias(H_, pos, pos, logits.dtype(), logits.device())) : logits;
 }
 
 std::vector<int64_t> BaseAttention::positions(int64_t T) {

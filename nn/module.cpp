@@ -81,6 +81,11 @@ void Module::to(Device device) {
   for (auto& [n, t] : named_parameters()) replace_data(t, t.to(device));
 }
 
+Device Module::device() const {
+  const auto params = named_parameters();
+  return params.empty() ? Device::CPU : params.front().second.device();
+}
+
 std::map<std::string, Tensor> Module::state_dict() const {
   std::map<std::string, Tensor> out;
   for (auto& [n, t] : named_parameters()) out.emplace(n, t);

@@ -39,6 +39,8 @@ class Module {
   // Converts every parameter in place (all handles, e.g. members of sub-modules, see the change).
   void to(DType dtype);
   void to(Device device);
+  // Where the parameters live (the first one's device; CPU for a module without parameters).
+  Device device() const;
 
   // Names for pictures and traces of the graphs this module's forward records (autograd/dot.h):
   // the path of every module below it ("" for itself, then "h.0", "h.0.attn", …), as their

@@ -28,7 +28,7 @@ std::vector<LossTerm> NoiseAttention::loss_terms() const {
 // table of distances; it views its tables as (Hn, block) to gather them.
 Tensor NoiseAttention::noise(int64_t B, const std::vector<int64_t>& q_pos, const std::vector<int64_t>& k_pos,
                              Generator& gen) const {
-  const Tensor dist = relpos_ ? causal_distances(q_pos, k_pos) : Tensor();
+  const Tensor dist = relpos_ ? causal_distances(q_pos, k_pos).to(noise_mu.device()) : Tensor();
   Tensor mu = relpos_ ? noise_mu.view({-1, cfg_.block_size}) : noise_mu;
   Tensor mean_term = expand_noise_param(mu, dist, relpos_);
   if (!is_training() && cfg_.noise_at_eval == "mean") return mean_term;
@@ -37,7 +37,8 @@ Tensor NoiseAttention::noise(int64_t B, const std::vector<int64_t>& q_pos, const
   const Tensor& fixed = probe_.fixed_noise();
   Tensor eps = fixed.defined() ? fixed
                                : randn({B, Hn_, static_cast<int64_t>(q_pos.size()), static_cast<int64_t>(k_pos.size())},
-                                       gen, mu.dtype());
+                                       gen, mu.dtype())
+                                     .to(mu.device());
   return add(mean_term, mul(sigma, eps));
 }
 

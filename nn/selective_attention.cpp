@@ -28,7 +28,7 @@ Tensor SelectiveAttention::probabilities(const Tensor& scores, Generator& /*gen*
 
 Tensor SelectiveAttention::forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) {
   const int64_t B = x.size(0);
-  if (!cache.f.defined()) cache.f = zeros({B, 0}, x.dtype());
+  if (!cache.f.defined()) cache.f = zeros({B, 0}, x.dtype(), x.device());
   // Keep within budget: drop the most-masked key (never the first token) before adding one.
   if (cache.budget > 0 && cache.len >= cache.budget) {
     std::vector<double> f = cache.f.narrow(1, 0, cache.len).select(0, 0).to_vector<double>();
@@ -48,7 +48,7 @@ Tensor SelectiveAttention::step_logits(const Tensor& scores, int64_t pos, LayerC
   // After this step, every older key j (0 < pos_j < pos) is masked by ReLU(head-0 logit).
   std::vector<double> gate(cache.len);
   for (int64_t e = 0; e < cache.len; ++e) gate[e] = cache.pos[e] > 0 && cache.pos[e] < pos ? 1.0 : 0.0;
-  Tensor S = mul(relu(mul(scores.select(1, 0).select(1, 0), scale_)), from_vector(gate, {cache.len}).to(scores.dtype()));
+  Tensor S = mul(relu(mul(scores.select(1, 0).select(1, 0), scale_)), from_vector(gate, {cache.len}).to(scores.dtype()).to(scores.device()));
   NoGradGuard ng;
   f.copy_(add(f, S));
   return logits;

@@ -91,7 +91,7 @@ double max_attention_logit(GPT& model, const TokenData& data, int64_t batch, int
     const int64_t B = std::min<int64_t>(batch, static_cast<int64_t>(starts.size() - i));
     std::vector<int64_t> x(B * T), y(B * T);
     for (int64_t b = 0; b < B; ++b) fill_window(data, starts[i + b], T, x.data() + b * T, y.data() + b * T);
-    model.forward(from_vector(x, {B, T}));
+    model.forward(from_vector(x, {B, T}).to(model.device()));
     for (auto& blk : model.blocks) m = std::max(m, blk->attn->probe().max_logit());
   }
   for (auto& blk : model.blocks) blk->attn->probe().track_max_logit(false);

@@ -31,8 +31,21 @@ DeviceHooks& device_hooks() {
 }
 
 void require_cuda() {
+#ifdef NOISEFORMER_CUDA
   if (!device_hooks().available())
-    throw std::runtime_error("--device cuda: no usable CUDA device (or CUDA support not built)");
+    throw std::runtime_error("--device cuda: no CUDA device found (" + cuda::device_description() + ")");
+#else
+  throw std::runtime_error("--device cuda: this noiseformer was built without CUDA (configure with -DNOISEFORMER_CUDA=ON)");
+#endif
+}
+
+Device device_named(const std::string& name) {
+  if (name == "cpu") return Device::CPU;
+  if (name == "cuda") {
+    require_cuda();
+    return Device::CUDA;
+  }
+  throw std::invalid_argument("--device must be cpu or cuda, got '" + name + "'");
 }
 
 }  // namespace nf

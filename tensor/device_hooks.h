@@ -4,6 +4,9 @@
 // start-up. Ops consult `device_hooks()` only through Storage and Tensor::to(Device), so models
 // never change when a backend is added.
 #include <cstddef>
+#include <string>
+
+#include "tensor/dtype.h"
 
 namespace nf {
 
@@ -16,7 +19,11 @@ struct DeviceHooks {
 };
 
 DeviceHooks& device_hooks();
-// Throws a one-line error when no usable CUDA device exists (e.g. `--device cuda` on a CPU box).
+// Throws a one-line error when CUDA cannot be used: a CPU-only build says it was built without
+// CUDA; a CUDA build on a machine without a GPU says no CUDA device was found, and why.
 void require_cuda();
+// The device a `--device` value names ("cpu" or "cuda"; cuda checked with require_cuda()).
+// Throws std::invalid_argument for any other name.
+Device device_named(const std::string& name);
 
 }  // namespace nf

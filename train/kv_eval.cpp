@@ -18,12 +18,13 @@ KVEvalResult evaluate_windows_cached(GPT& model, const TokenData& data, const st
   KVEvalResult r;
   double total = 0;
   std::vector<int64_t> x(T), y(T);
+  const Device device = model.device();
   for (int64_t o : starts) {
     fill_window(data, o, T, x.data(), y.data());
     GPTCache cache = model.make_cache(budget);
     for (int64_t t = 0; t < T; ++t) {
-      Tensor logits = model.forward_step(full({1, 1}, static_cast<double>(x[t]), DType::I64), cache);  // (1, V)
-      total += cross_entropy(logits, full({1}, static_cast<double>(y[t]), DType::I64)).item();
+      Tensor logits = model.forward_step(full({1, 1}, static_cast<double>(x[t]), DType::I64, device), cache);  // (1, V)
+      total += cross_entropy(logits, full({1}, static_cast<double>(y[t]), DType::I64, device)).item();
     }
     int64_t bytes = 0, full_bytes = 0;
     for (const LayerCache& lc : cache.layers) {

@@ -30,7 +30,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Tensor to_tensor(const std::vector<int64_t>& v, int64_t B, int64_t T) { return from_vector(v, {B, T}); }
+// A batch of token ids (B, T), on the device the model lives on.
+Tensor to_tensor(const std::vector<int64_t>& v, int64_t B, int64_t T, Device device) {
+  return from_vector(v, {B, T}).to(device);
+}
 
 std::string cli_name(std::string key) {
   for (char& c : key)
@@ -227,12 +230,13 @@ nlohmann::json train_settings_json(const TrainOptions& o, int world_size) {
 double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int64_t iters, uint64_t seed) {
   EvalScope scope(model);
   const int64_t T = model.config().block_size;
+  const Device dev = model.device();
   BatchSampler sampler(data, batch_size, T, Sampling::Random, seed);
   std::vector<int64_t> x, y;
   double total = 0;
   for (int64_t i = 0; i < iters; ++i) {
     sampler.next(x, y);
-    total += model.forward(to_tensor(x, batch_size, T), to_tensor(y, batch_size, T)).ce.item();
+    total += model.forward(to_tensor(x, batch_size, T, dev), to_tensor(y, batch_size, T, dev)).ce.item();
   }
   return total / static_cast<double>(std::max<int64_t>(iters, 1));
 }
@@ -241,6 +245,7 @@ double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int6
                      Communicator& comm, DrawPlan& draws) {
   EvalScope scope(model);
   const int64_t T = model.config().block_size;
+  const Device dev = model.device();
   BatchSampler sampler(data, batch_size, T, Sampling::Random, seed);
   std::vector<int64_t> x, y;
   // Batch i is evaluated by rank i mod W, its random draws (noise at eval = sample) starting
@@ -255,7 +260,7 @@ double estimate_loss(GPT& model, const TokenData& data, int64_t batch_size, int6
     sampler.next(x, y);
     const uint64_t from = draws.start(c0, i);
     model.rng.set_state(rng_seed, from);
-    slots[static_cast<size_t>(i)] = model.forward(to_tensor(x, batch_size, T), to_tensor(y, batch_size, T)).ce.item();
+    slots[static_cast<size_t>(i)] = model.forward(to_tensor(x, batch_size, T, dev), to_tensor(y, batch_size, T, dev)).ce.item();
     draws.check(from, model.rng.counter());
   }
   comm.allreduce_sum(slots.data(), slots.size());
@@ -278,13 +283,14 @@ EvalResult evaluate_windows_at(GPT& model, const TokenData& data, const std::vec
                                int64_t batch_size) {
   EvalScope scope(model);
   const int64_t T = model.config().block_size;
+  const Device dev = model.device();
   double weighted = 0;
   for (size_t i = 0; i < starts.size(); i += batch_size) {
     const int64_t B = std::min<int64_t>(batch_size, static_cast<int64_t>(starts.size() - i));
     std::vector<int64_t> x(B * T), y(B * T);
     for (int64_t b = 0; b < B; ++b) fill_window(data, starts[i + b], T, x.data() + b * T, y.data() + b * T);
     // Each batch's mean over B·T targets, weighted by its B·T: every target counts equally.
-    weighted += model.forward(to_tensor(x, B, T), to_tensor(y, B, T)).ce.item() * static_cast<double>(B * T);
+    weighted += model.forward(to_tensor(x, B, T, dev), to_tensor(y, B, T, dev)).ce.item() * static_cast<double>(B * T);
   }
   EvalResult r;
   r.tokens = static_cast<int64_t>(starts.size()) * T;
@@ -351,6 +357,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& comm) {
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<BatchSampler> sampler;
   TrainState state;
+  Device device = Device::CPU;
   std::exception_ptr setup_failure;
   try {
     // A resumed run starts from its state file: settings, model, counters.
@@ -363,7 +370,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& comm) {
     opt.validate();
     // A new model's config is checked before any file is read (the vocabulary is set later).
     if (!resume && opt.init.empty()) opt.model.validate();
-    if (opt.device == "cuda") require_cuda();
+    device = device_named(opt.device);
 
     // ---- data and tokenizer ----
     const fs::path data_dir(opt.data_dir);
@@ -399,6 +406,9 @@ TrainResult run_training(const TrainOptions& options, Communicator& comm) {
       throw std::runtime_error(val_data.name() + ": " + std::to_string(val_data.size()) +
                                " tokens, fewer than block_size+1 = " + std::to_string(cfg.block_size + 1));
     model->train();
+    // The model, and so every tensor of the run, lives on --device from here on: the optimizer's
+    // moments are made beside the parameters, batches are moved there, checkpoints read back.
+    model->to(device);
 
     if (opt.optimizer == "adamw")
       optimizer = std::make_unique<AdamW>(std::vector<ParamGroup>{{model->decay_parameters(), opt.weight_decay},
@@ -537,15 +547,15 @@ TrainResult run_training(const TrainOptions& options, Communicator& comm) {
   std::unique_ptr<GradReducer> reducer;
   std::unique_ptr<DrawPlan> train_draws, eval_draws;
   if (W > 1) {
-    // The model's parameters are CPU tensors today, summed over MPI; on the GPU (docs/cuda.md,
-    // phase 2) the same reducer runs over NCCL.
+    // Gradients are summed over MPI for CPU parameters, over NCCL for GPU ones
+    // (gradient_communicator chooses by the parameters' device).
     const std::vector<Tensor> params = model->parameters();
     reducer = std::make_unique<GradReducer>(params, gradient_communicator(comm, params.front().device()),
                                             static_cast<size_t>(opt.bucket_mb * 1024 * 1024));
     // The probes run a micro-batch of the right shape (all token 0) in training and in eval mode.
-    auto probe = [&model, B, T] {
+    auto probe = [&model, B, T, device] {
       const std::vector<int64_t> zeros(static_cast<size_t>(B * T), 0);
-      model->forward(to_tensor(zeros, B, T), to_tensor(zeros, B, T));
+      model->forward(to_tensor(zeros, B, T, device), to_tensor(zeros, B, T, device));
     };
     train_draws = std::make_unique<DrawPlan>(model->rng, probe);
     eval_draws = std::make_unique<DrawPlan>(model->rng, [&model, probe] {
@@ -571,7 +581,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& comm) {
     if (W == 1) {
       train_step(*model, *optimizer, {opt.grad_accum, opt.grad_clip, lr}, [&](int64_t) {
         sampler->next(x, y);
-        GPTOutput out = model->forward(to_tensor(x, B, T), to_tensor(y, B, T));
+        GPTOutput out = model->forward(to_tensor(x, B, T, device), to_tensor(y, B, T, device));
         loss_sum += out.loss.item();
         if (Tensor kl_term = out.term("kl"); kl_term.defined()) kl += kl_term.item() / static_cast<double>(opt.grad_accum);
         return out.loss;
@@ -591,7 +601,7 @@ TrainResult run_training(const TrainOptions& options, Communicator& comm) {
         ++drawn;
         const uint64_t from = train_draws->start(c0, m);
         model->rng.set_state(seed, from);
-        GPTOutput out = model->forward(to_tensor(x, B, T), to_tensor(y, B, T));
+        GPTOutput out = model->forward(to_tensor(x, B, T, device), to_tensor(y, B, T, device));
         train_draws->check(from, model->rng.counter());
         slots[static_cast<size_t>(m)] = out.loss.item();
         if (Tensor kl_term = out.term("kl"); kl_term.defined())
