@@ -26,7 +26,36 @@ std::vector<int64_t> element_offsets(const Tensor& t) {
   }
   return offs;
 }
+
+Device g_gradcheck_device = Device::CPU;
+
+// x's values on `device` as a new leaf. A transposed 2-D view (the non-contiguous inputs of the
+// op checks) is moved as its contiguous base and transposed back, so it stays non-contiguous.
+Tensor leaf_on(const Tensor& x, Device device) {
+  if (!x.defined() || x.device() == device) return x;
+  NoGradGuard ng;
+  const bool transposed = x.dim() == 2 && !x.is_contiguous() && x.t().is_contiguous();
+  Tensor moved = transposed ? x.detach().t().to(device).t() : x.detach().contiguous().to(device);
+  moved = moved.detach();
+  if (x.requires_grad()) moved.requires_grad_();
+  return moved;
+}
+
+// Element e (row-major) of x as a one-element view, for writing on any device.
+Tensor element_view(const Tensor& x, int64_t e) {
+  Tensor v = x.detach();
+  for (int64_t d = x.dim() - 1, rest = e; d >= 0; --d) {
+    const int64_t n = x.shape()[d];
+    v = v.narrow(d, rest % n, 1);
+    rest /= n;
+  }
+  return v;
+}
 }  // namespace
+
+GradcheckDevice::GradcheckDevice(Device device) : previous_(g_gradcheck_device) { g_gradcheck_device = device; }
+GradcheckDevice::~GradcheckDevice() { g_gradcheck_device = previous_; }
+Device GradcheckDevice::current() { return g_gradcheck_device; }
 
 Tensor gc_input(Shape shape, uint64_t seed, bool requires_grad) {
   Generator g(seed);
@@ -35,8 +64,10 @@ Tensor gc_input(Shape shape, uint64_t seed, bool requires_grad) {
   return t;
 }
 
-GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
+GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& given, const GradcheckOptions& opt) {
   GradcheckResult res;
+  std::vector<Tensor> inputs;
+  for (const Tensor& t : given) inputs.push_back(leaf_on(t, g_gradcheck_device));
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad() && (t.dtype() != DType::F64 || !t.is_leaf()))
       op_error("gradcheck", "inputs that require grad must be float64 leaves");
@@ -47,7 +78,7 @@ GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& inputs, co
   Tensor y = f(inputs);
   if (y.dtype() != DType::F64) op_error("gradcheck", "f must return a float64 tensor");
   Generator wg(424242);
-  Tensor w = randn(y.shape(), wg, DType::F64);
+  Tensor w = randn(y.shape(), wg, DType::F64).to(y.device());
   Tensor L = sum(mul(y, w));
   if (!L.requires_grad()) {
     res.message = "output does not depend on any input that requires grad";
@@ -66,16 +97,23 @@ GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& inputs, co
     if (!x.defined() || !x.requires_grad()) continue;
     Tensor g = x.grad();
     std::vector<double> analytic = g.defined() ? g.to_vector<double>() : std::vector<double>(x.numel(), 0.0);
-    double* base = static_cast<double*>(x.storage()->data);
+    // On the CPU an element is written in place through its strides; on another device through
+    // a one-element view and a fill kernel.
+    const bool on_cpu = x.device() == Device::CPU;
+    double* base = on_cpu ? static_cast<double*>(x.storage()->data) : nullptr;
     const std::vector<int64_t> offs = element_offsets(x);
+    const std::vector<double> start = on_cpu ? std::vector<double>() : x.to_vector<double>();
     for (size_t e = 0; e < offs.size(); ++e) {
-      double& v = base[offs[e]];
-      const double orig = v;
-      v = orig + opt.eps;
+      const double orig = on_cpu ? base[offs[e]] : start[e];
+      auto set = [&](double value) {
+        if (on_cpu) base[offs[e]] = value;
+        else element_view(x, static_cast<int64_t>(e)).fill_(value);
+      };
+      set(orig + opt.eps);
       const double lp = loss_at();
-      v = orig - opt.eps;
+      set(orig - opt.eps);
       const double lm = loss_at();
-      v = orig;
+      set(orig);
       const double numeric = (lp - lm) / (2 * opt.eps);
       const double err = std::fabs(analytic[e] - numeric);
       res.max_abs_err = std::max(res.max_abs_err, err);

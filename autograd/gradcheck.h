@@ -37,6 +37,22 @@ using GradFn = std::function<Tensor(const std::vector<Tensor>& inputs)>;
 GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& opt = {});
 
+// While one is alive, every gradcheck() runs on `device`: each input is copied there as a leaf
+// of the same values (a transposed 2-D input stays a transposed view), then the analytic and the
+// numeric gradients are both computed on that device. The float64 checks of the CPU thereby
+// check the kernels of another device with the same tolerances.
+class GradcheckDevice {
+ public:
+  explicit GradcheckDevice(Device device);
+  ~GradcheckDevice();
+  GradcheckDevice(const GradcheckDevice&) = delete;
+  GradcheckDevice& operator=(const GradcheckDevice&) = delete;
+  static Device current();
+
+ private:
+  Device previous_;
+};
+
 // ---- named checks, for `noiseformer gradcheck` and the tests ---------------------------------
 struct GradcheckCase {
   std::string name;

@@ -1,6 +1,7 @@
 // Gradient checks of every tensor op, registered for `noiseformer gradcheck` and the tests.
 // Each case is a float64 function of leaf inputs; several use broadcast shapes or
-// non-contiguous (transposed / narrowed) inputs on purpose.
+// non-contiguous (transposed / narrowed) inputs on purpose. Constants a case makes itself (ids,
+// masks) go to its first input's device, so every case also runs under GradcheckDevice.
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 
@@ -84,7 +85,7 @@ void register_op_gradchecks(std::vector<GradcheckCase>& c) {
   check("softmax/dim0", [](const V& x) { return softmax(x[0], 0); }, [] { return V{gc_input({4, 3}, 56)}; });
   check("softmax/dim1_3d_noncontiguous", [](const V& x) { return softmax(x[0], 1); },
         [] { return V{gc_transposed({4, 3, 2}, 57)}; });
-  check("softmax/masked", [](const V& x) { return softmax(masked_fill(x[0], causal_mask(4), -1e30), -1); },
+  check("softmax/masked", [](const V& x) { return softmax(masked_fill(x[0], causal_mask(4).to(x[0].device()), -1e30), -1); },
         [] { return V{gc_input({2, 4, 4}, 58)}; });
   check("log_softmax/dim-1", [](const V& x) { return log_softmax(x[0], -1); }, [] { return V{gc_input({3, 5}, 59)}; });
   check("log_softmax/dim0_noncontiguous", [](const V& x) { return log_softmax(x[0], 0); },
@@ -95,12 +96,12 @@ void register_op_gradchecks(std::vector<GradcheckCase>& c) {
         [] { return V{gc_input({2, 4, 4}, 63)}; });
   check("causal_softmax/single_query", [](const V& x) { return causal_softmax(x[0], 2.0); }, [] { return V{gc_input({3, 1, 4}, 64)}; });
   // ---- cross-entropy ----
-  check("cross_entropy", [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({2, 0, 4, 4}, {4})); },
+  check("cross_entropy", [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({2, 0, 4, 4}, {4}).to(x[0].device())); },
         [] { return V{gc_input({4, 5}, 65)}; });
   check("cross_entropy/ignore_index",
-        [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({2, -100, 0, -100, 3}, {5}), -100); },
+        [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({2, -100, 0, -100, 3}, {5}).to(x[0].device()), -100); },
         [] { return V{gc_input({5, 4}, 66)}; });
-  check("cross_entropy/noncontiguous", [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({1, 3, 0}, {3}), 3); },
+  check("cross_entropy/noncontiguous", [](const V& x) { return cross_entropy(x[0], from_vector<int64_t>({1, 3, 0}, {3}).to(x[0].device()), 3); },
         [] { return V{gc_transposed({3, 4}, 67)}; });
   // ---- normalisations ----
   check("layer_norm/weight_bias", [](const V& x) { return layer_norm(x[0], x[1], x[2], 1e-5); },
@@ -116,9 +117,9 @@ void register_op_gradchecks(std::vector<GradcheckCase>& c) {
   check("rms_norm/no_weight_noncontiguous", [](const V& x) { return rms_norm(x[0], Tensor(), 1e-5); },
         [] { return V{gc_transposed({4, 6}, 79)}; });
   // ---- embedding / dropout ----
-  check("embedding/repeated_ids", [](const V& x) { return embedding(x[0], from_vector<int64_t>({3, 1, 3, 0, 3, 1}, {2, 3})); },
+  check("embedding/repeated_ids", [](const V& x) { return embedding(x[0], from_vector<int64_t>({3, 1, 3, 0, 3, 1}, {2, 3}).to(x[0].device())); },
         [] { return V{gc_input({5, 4}, 80)}; });
-  check("embedding/noncontiguous", [](const V& x) { return embedding(x[0], from_vector<int64_t>({2, 2, 0}, {3})); },
+  check("embedding/noncontiguous", [](const V& x) { return embedding(x[0], from_vector<int64_t>({2, 2, 0}, {3}).to(x[0].device())); },
         [] { return V{gc_transposed({3, 4}, 81)}; });
   check("dropout", [](const V& x) { Generator gen(1234); return dropout(x[0], 0.4, true, gen); },
         [] { return V{gc_input({4, 5}, 82)}; });
@@ -144,14 +145,14 @@ void register_op_gradchecks(std::vector<GradcheckCase>& c) {
   check("stack/dim-1_noncontiguous", [](const V& x) { return stack({x[0], mul(x[1], x[1]), x[0]}, -1); },
         [] { return V{gc_transposed({3, 4}, 94), gc_input({3, 4}, 95)}; });
   check("masked_fill/broadcast", [](const V& x) {
-          return masked_fill(x[0], from_vector<int64_t>({1, 0, 0, 1}, {4}).to(DType::Bool), -2.0);
+          return masked_fill(x[0], from_vector<int64_t>({1, 0, 0, 1}, {4}).to(DType::Bool).to(x[0].device()), -2.0);
         }, [] { return V{gc_input({3, 4}, 96)}; });
-  check("masked_fill/noncontiguous", [](const V& x) { return masked_fill(x[0], causal_mask(4), 0.5); },
+  check("masked_fill/noncontiguous", [](const V& x) { return masked_fill(x[0], causal_mask(4).to(x[0].device()), 0.5); },
         [] { return V{gc_transposed({4, 4}, 97)}; });
   check("where/broadcast", [](const V& x) {
-          return where(from_vector<int64_t>({1, 0, 1, 0, 0, 1}, {2, 1, 3}).to(DType::Bool), x[0], x[1]);
+          return where(from_vector<int64_t>({1, 0, 1, 0, 0, 1}, {2, 1, 3}).to(DType::Bool).to(x[0].device()), x[0], x[1]);
         }, [] { return V{gc_input({4, 1}, 98), gc_input({2, 4, 3}, 99)}; });
-  check("where/noncontiguous", [](const V& x) { return where(causal_mask(3), x[0], x[1]); },
+  check("where/noncontiguous", [](const V& x) { return where(causal_mask(3).to(x[0].device()), x[0], x[1]); },
         [] { return V{gc_transposed({3, 3}, 100), gc_input({3}, 101)}; });
 }
 

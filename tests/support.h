@@ -24,8 +24,13 @@
 #include "data/dataset.h"
 #include "models/gpt.h"
 #include "models/gpt_config.h"
+#include "tensor/device_hooks.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
+
+#ifdef NOISEFORMER_CUDA
+#include "tensor/kernels/cuda/cuda_backend.h"
+#endif
 
 namespace nf::test {
 
@@ -124,6 +129,41 @@ inline double worst_error(const Tensor& got, const Tensor& want) {
 // up to the sign of zero).
 inline void assert_close(const Tensor& got, const Tensor& want, double tolerance) {
   CHECK(worst_error(got, want) <= tolerance);
+}
+
+// ---- devices -----------------------------------------------------------------------------------
+// A device-generic test is written once and run once per device: on the CPU always, on CUDA where
+// this build has it and a GPU is present. An instance whose device is absent is counted as
+// skipped, never as passed: tests/main.cpp prints the counts at the end of every run.
+struct DeviceInstances {
+  int cpu = 0, cuda = 0, cuda_skipped = 0;
+};
+inline DeviceInstances& device_instances() {
+  static DeviceInstances counts;
+  return counts;
+}
+// Why CUDA instances cannot run here.
+inline std::string why_no_cuda() {
+#ifdef NOISEFORMER_CUDA
+  return cuda::device_description();
+#else
+  return "this build has no CUDA backend";
+#endif
+}
+// f(Device::CUDA) where a GPU is present, else one skipped instance.
+inline void on_cuda(const std::function<void(Device)>& f) {
+  if (!device_hooks().available()) {
+    ++device_instances().cuda_skipped;
+    return;
+  }
+  ++device_instances().cuda;
+  f(Device::CUDA);
+}
+// f(Device::CPU), then f(Device::CUDA) where a GPU is present.
+inline void for_each_device(const std::function<void(Device)>& f) {
+  ++device_instances().cpu;
+  f(Device::CPU);
+  on_cuda(f);
 }
 
 // ---- models ------------------------------------------------------------------------------------

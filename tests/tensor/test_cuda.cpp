@@ -10,9 +10,9 @@
 //           order), uniform random numbers and dropout masks (integer hashing).
 //
 // The whole file is compiled only with -DNOISEFORMER_CUDA=ON (a CPU build has an empty "cuda"
-// suite). Without a usable device every test that needs one prints "no CUDA device: skipping"
-// and returns; the tests of the host-side twins of the device maths (generator, GELU) and of
-// the no-device behaviour run everywhere.
+// suite). Without a usable device every test that needs one returns at once and is counted as a
+// skipped CUDA instance; the tests of the host-side twins of the device maths (generator, GELU)
+// and of the no-device behaviour run everywhere.
 #ifdef NOISEFORMER_CUDA
 
 #include <doctest/doctest.h>
@@ -39,10 +39,14 @@ using namespace nf::test;
 
 namespace {
 
-// True (after saying so) when there is no device: the caller returns.
+// True when there is no device: the caller returns, and the instance is counted as skipped
+// (tests/main.cpp reports the count, and the suite's CTest entry shows as skipped).
 bool no_device() {
-  if (cuda::available()) return false;
-  MESSAGE("no CUDA device: skipping");
+  if (cuda::available()) {
+    ++device_instances().cuda;
+    return false;
+  }
+  ++device_instances().cuda_skipped;
   return true;
 }
 #define NF_NEEDS_DEVICE() \
