@@ -1,127 +1,39 @@
-// Random tensors from the counter-based Generator (tensor/random.h). Element i of a fill uses
-// counter base+i, so the result does not depend on how many threads filled it.
-#include <algorithm>
-#include <cmath>
-#include <cstring>
+// Random tensors from the counter-based Generator (tensor/random.h). Each op reserves the
+// generator's counters and hands the seed and the first counter to a fill kernel
+// (tensor/kernels/random.h): element i uses counter base + i, so the result depends on neither
+// the thread count nor the device.
+#include <string>
 
-#include "tensor/fast_math.h"
 #include "autograd/ops.h"
+#include "tensor/kernels/random.h"
 
 namespace nf {
-
-Tensor rand(Shape shape, Generator& gen, DType dtype) {
-  Tensor t = empty(std::move(shape), dtype);
-  const int64_t n = t.numel();
-  const uint64_t base = gen.reserve(n);
-  dispatch_float(dtype, "rand", [&](auto zero_) { using scalar_t = decltype(zero_);
-    scalar_t* p = t.data<scalar_t>();
-    const scalar_t below_one = std::nextafter(scalar_t(1), scalar_t(0));
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-    for (int64_t i = 0; i < n; ++i) {
-      // A double just below 1 rounds to 1.0f in float32: keep the result in [0, 1).
-      const scalar_t u = static_cast<scalar_t>(gen.uniform_at(base + i));
-      p[i] = u < scalar_t(1) ? u : below_one;
-    }
-  });
-  return t;
-}
-
 namespace {
 
-// Box–Muller in float32, vectorisable: z = sqrt(−2 log(1 − u1)) · cos(2π u2) on the generator's
-// own draws u1 = uniform_at(2·pair), u2 = uniform_at(2·pair + 1) — the numbers normal_at
-// computes in double, to within ~3e-7 · (1 + |z|) (tests/autograd/test_random.cpp). The noise attentions
-// draw B·H·T² of them per layer per step, where the double library calls cost more than the
-// attention itself. float64 tensors keep normal_at exactly.
-
-// log(1 − u) for u in [0, 1): Cephes's logf on (1 − u) = m·2^e, except that for u ≤ 1 − √½ the
-// reduced argument is −u itself (so log1p(−u) keeps its relative accuracy as u → 0).
-NF_ALWAYS_INLINE float log1m(double u) {
-  const float uf = static_cast<float>(u);
-  const float w = static_cast<float>(1.0 - u);  // in (2^-53, 1]
-  int32_t bits;
-  std::memcpy(&bits, &w, sizeof bits);
-  const int32_t mbits = (bits & 0x007fffff) | 0x3f000000;  // w = m · 2^e, m in [0.5, 1)
-  float m;
-  std::memcpy(&m, &mbits, sizeof m);
-  // Selections as 0/1 factors (exact), so the loop stays branch-free and vectorises.
-  const float low = m < 0.707106781186547524f ? 1.0f : 0.0f;
-  const float small = uf <= 0.29289321881345248f ? 1.0f : 0.0f;  // 1 − u ≥ √½: x = −u exactly
-  const float e = static_cast<float>(((bits >> 23) & 0xff) - 126) - low;
-  const float x = small * -uf + (1.0f - small) * (m * (1.0f + low) - 1.0f);
-  const float fe = (1.0f - small) * e;
-  const float z = x * x;
-  float y = 7.0376836292e-2f;
-  y = y * x - 1.1514610310e-1f;
-  y = y * x + 1.1676998740e-1f;
-  y = y * x - 1.2420140846e-1f;
-  y = y * x + 1.4249322787e-1f;
-  y = y * x - 1.6668057665e-1f;
-  y = y * x + 2.0000714765e-1f;
-  y = y * x - 2.4999993993e-1f;
-  y = y * x + 3.3333331174e-1f;
-  y = y * x * z;
-  y += -2.12194440e-4f * fe;
-  y += -0.5f * z;
-  return x + y + 0.693359375f * fe;
-}
-
-// cos(2π u) for u in [0, 1): reduced in double to s = |u − round(u)| in [0, ½], then to an
-// argument within ±π/4 of a cos or sin Taylor series (degree 10 / 11, error < 1e-9).
-NF_ALWAYS_INLINE float cos2pi(double u) {
-  const double t = u >= 0.5 ? u - 1.0 : u;
-  const double s = t < 0 ? -t : t;
-  const bool mid = s > 0.125 && s <= 0.375, high = s > 0.375;
-  const double r = mid ? 0.25 - s : (high ? 0.5 - s : s);  // |r| ≤ 1/8
-  const float a = static_cast<float>(6.283185307179586 * r), a2 = a * a;
-  float c = -2.7557319224e-7f;  // cos: 1 − a²/2! + a⁴/4! − … − a¹⁰/10!
-  c = c * a2 + 2.4801587302e-5f;
-  c = c * a2 - 1.3888888889e-3f;
-  c = c * a2 + 4.1666666667e-2f;
-  c = c * a2 - 0.5f;
-  c = c * a2 + 1.0f;
-  float sn = -2.5052108385e-8f;  // sin: a − a³/3! + … − a¹¹/11!
-  sn = sn * a2 + 2.7557319224e-6f;
-  sn = sn * a2 - 1.9841269841e-4f;
-  sn = sn * a2 + 8.3333333333e-3f;
-  sn = sn * a2 - 1.6666666667e-1f;
-  sn = sn * a2 * a + a;
-  return mid ? sn : (high ? -c : c);
+// Checked before any counter is reserved: a refused call leaves the generator as it was.
+void check_floating(const char* op, DType dtype) {
+  if (!is_floating(dtype)) op_error(op, std::string("expected a floating tensor, got ") + dtype_name(dtype));
 }
 
 }  // namespace
 
-Tensor randn(Shape shape, Generator& gen, DType dtype) {
+Tensor rand(Shape shape, Generator& gen, DType dtype) {
+  check_floating("rand", dtype);
   Tensor t = empty(std::move(shape), dtype);
-  const int64_t n = t.numel();
-  if (gen.counter() & 1) gen.reserve(1);  // keep Box–Muller pairs aligned
-  const uint64_t pair0 = gen.reserve(2 * n) / 2;
-  if (dtype == DType::F32) {
-    float* p = t.data<float>();
-    constexpr int64_t chunk = 512;
-    const int64_t chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t i0 = c * chunk, len = std::min(chunk, n - i0);
-      double u1[chunk], u2[chunk];
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) {
-        const uint64_t pair = pair0 + static_cast<uint64_t>(i0 + i);
-        u1[i] = gen.uniform_at(2 * pair);
-        u2[i] = gen.uniform_at(2 * pair + 1);
-      }
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) p[i0 + i] = std::sqrt(-2.0f * log1m(u1[i])) * cos2pi(u2[i]);
-    }
-    return t;
-  }
-  dispatch_float(dtype, "randn", [&](auto zero_) { using scalar_t = decltype(zero_);
-    scalar_t* p = t.data<scalar_t>();
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(gen.normal_at(pair0 + i));
-  });
+  const uint64_t base = gen.reserve(t.numel());
+  kernels::rand_uniform(t, gen.seed(), base);
   return t;
 }
 
+// One normal per Box–Muller pair of draws (2·pair, 2·pair + 1): the pairs start at an even
+// counter, so a normal never straddles two pairs.
+Tensor randn(Shape shape, Generator& gen, DType dtype) {
+  check_floating("randn", dtype);
+  Tensor t = empty(std::move(shape), dtype);
+  if (gen.counter() & 1) gen.reserve(1);  // keep Box–Muller pairs aligned
+  const uint64_t pair0 = gen.reserve(2 * t.numel()) / 2;
+  kernels::randn(t, gen.seed(), pair0);
+  return t;
+}
 
 }  // namespace nf

@@ -1,7 +1,5 @@
 #include "dist/grad_reducer.h"
 
-#include "tensor/device_hooks.h"
-
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
@@ -84,44 +82,45 @@ void GradReducer::start_ready_buckets() {
   while (next_to_start_ < buckets_.size() && buckets_[next_to_start_].pending == 0) start(buckets_[next_to_start_++]);
 }
 
+// Packing and unpacking go through Tensor::copy_ and fill_ on views of the bucket buffer, so
+// they run on the buffer's device: host memory for MPI (which reads and writes host buffers),
+// the rank's GPU for NCCL. Only the communicator itself sees the buffer's raw address.
+namespace {
+Tensor slice(const Tensor& buffer, size_t offset, size_t n) {
+  return buffer.narrow(0, static_cast<int64_t>(offset), static_cast<int64_t>(n));
+}
+float* flat_of(const Tensor& buffer) { return static_cast<float*>(buffer.device_data()); }
+}  // namespace
+
 void GradReducer::start(Bucket& b) {
-  float* flat = b.buffer.data<float>();
   std::vector<float> has_grad(b.params.size(), 0.0f);
   for (size_t j = 0; j < b.params.size(); ++j) {
     const Tensor& p = params_[b.params[j]];
     const size_t n = static_cast<size_t>(p.numel());
     const Tensor g = p.grad();
     if (!g.defined()) {
-      comm_.zero(flat + b.offsets[j], n);
+      slice(b.buffer, b.offsets[j], n).fill_(0.0);
       continue;
     }
     // The engine keeps every leaf's gradient contiguous and in the parameter's dtype.
     if (!g.is_contiguous() || g.dtype() != DType::F32 || g.numel() != p.numel())
       throw std::logic_error("GradReducer: a gradient is not a contiguous float32 tensor of its parameter's size");
-    comm_.copy(flat + b.offsets[j], g.data<float>(), n);
+    slice(b.buffer, b.offsets[j], n).copy_(g.detach().view({-1}));
     has_grad[j] = 1.0f;
   }
   upload_flags(b, has_grad);
-  b.handle = comm_.start_allreduce_sum(flat, b.numel + b.params.size());
+  b.handle = comm_.start_allreduce_sum(flat_of(b.buffer), b.numel + b.params.size());
   b.started = true;
 }
 
 // The flags sit after the gradients; on a GPU they travel through a small host copy.
 void GradReducer::upload_flags(Bucket& b, const std::vector<float>& flags) {
-  float* dst = b.buffer.data<float>() + b.numel;
-  if (comm_.buffer_device() == Device::CPU) {
-    std::copy(flags.begin(), flags.end(), dst);
-    return;
-  }
-  device_hooks().copy_to_device(dst, flags.data(), flags.size() * sizeof(float));
+  const Tensor host = from_vector(flags, {static_cast<int64_t>(flags.size())});
+  slice(b.buffer, b.numel, flags.size()).copy_(host);
 }
 
 std::vector<float> GradReducer::download_flags(const Bucket& b) const {
-  std::vector<float> flags(b.params.size());
-  const float* src = b.buffer.data<float>() + b.numel;
-  if (comm_.buffer_device() == Device::CPU) std::copy(src, src + flags.size(), flags.begin());
-  else device_hooks().copy_to_host(flags.data(), src, flags.size() * sizeof(float));
-  return flags;
+  return slice(b.buffer, b.numel, b.params.size()).to_vector<float>();
 }
 
 void GradReducer::finish() {
@@ -133,7 +132,6 @@ void GradReducer::finish() {
   while (next_to_start_ < buckets_.size()) start(buckets_[next_to_start_++]);
   for (Bucket& b : buckets_) {
     comm_.wait(b.handle);
-    const float* flat = b.buffer.data<float>();
     const std::vector<float> ranks_with_grad = download_flags(b);
     for (size_t j = 0; j < b.params.size(); ++j) {
       Tensor p = params_[b.params[j]];
@@ -143,7 +141,7 @@ void GradReducer::finish() {
         g = empty(p.shape(), DType::F32, p.device());
         p.set_grad(g);
       }
-      comm_.copy(g.data<float>(), flat + b.offsets[j], static_cast<size_t>(p.numel()));
+      g.copy_(slice(b.buffer, b.offsets[j], static_cast<size_t>(p.numel())).view(p.shape()));
     }
   }
   const double s = seconds_since(t);

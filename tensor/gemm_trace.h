@@ -22,7 +22,7 @@ void set_gemm_trace(std::vector<GemmCall>* sink);
 
 // One row-major float32 product C = alpha·op(A)·op(B) + beta·C the way the engine runs a single
 // product: the OpenMP threads share out C in blocks of rows, columns or both, BLAS serial in each
-// (autograd/ops_matmul.cpp explains why). Exposed so that the floor can time this way too.
+// (tensor/kernels/cpu/matmul.cpp explains why). Exposed so that the floor can time this way too.
 void sgemm_threads_shared(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
