@@ -78,7 +78,7 @@ GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& given, con
   Tensor y = f(inputs);
   if (y.dtype() != DType::F64) op_error("gradcheck", "f must return a float64 tensor");
   Generator wg(424242);
-  Tensor w = randn(y.shape(), wg, DType::F64).to(y.device());
+  Tensor w = randn(y.shape(), wg, DType::F64, y.device());
   Tensor L = sum(mul(y, w));
   if (!L.requires_grad()) {
     res.message = "output does not depend on any input that requires grad";

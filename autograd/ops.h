@@ -99,7 +99,8 @@ Tensor embedding(const Tensor& weight, const Tensor& ids);
 Tensor dropout(const Tensor& a, double p, bool training, Generator& gen);
 
 // ---- random tensors (not differentiable) -------------------------------------------------
-Tensor rand(Shape shape, Generator& gen, DType dtype = DType::F32);   // U[0, 1)
-Tensor randn(Shape shape, Generator& gen, DType dtype = DType::F32);  // N(0, 1)
+// Made on `device` directly: the same seed and counters give the same numbers on every device.
+Tensor rand(Shape shape, Generator& gen, DType dtype = DType::F32, Device device = Device::CPU);   // U[0, 1)
+Tensor randn(Shape shape, Generator& gen, DType dtype = DType::F32, Device device = Device::CPU);  // N(0, 1)
 
 }  // namespace nf

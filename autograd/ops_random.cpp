@@ -17,9 +17,9 @@ void check_floating(const char* op, DType dtype) {
 
 }  // namespace
 
-Tensor rand(Shape shape, Generator& gen, DType dtype) {
+Tensor rand(Shape shape, Generator& gen, DType dtype, Device device) {
   check_floating("rand", dtype);
-  Tensor t = empty(std::move(shape), dtype);
+  Tensor t = empty(std::move(shape), dtype, device);
   const uint64_t base = gen.reserve(t.numel());
   kernels::rand_uniform(t, gen.seed(), base);
   return t;
@@ -27,9 +27,9 @@ Tensor rand(Shape shape, Generator& gen, DType dtype) {
 
 // One normal per Box–Muller pair of draws (2·pair, 2·pair + 1): the pairs start at an even
 // counter, so a normal never straddles two pairs.
-Tensor randn(Shape shape, Generator& gen, DType dtype) {
+Tensor randn(Shape shape, Generator& gen, DType dtype, Device device) {
   check_floating("randn", dtype);
-  Tensor t = empty(std::move(shape), dtype);
+  Tensor t = empty(std::move(shape), dtype, device);
   if (gen.counter() & 1) gen.reserve(1);  // keep Box–Muller pairs aligned
   const uint64_t pair0 = gen.reserve(2 * t.numel()) / 2;
   kernels::randn(t, gen.seed(), pair0);

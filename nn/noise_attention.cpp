@@ -37,8 +37,7 @@ Tensor NoiseAttention::noise(int64_t B, const std::vector<int64_t>& q_pos, const
   const Tensor& fixed = probe_.fixed_noise();
   Tensor eps = fixed.defined() ? fixed
                                : randn({B, Hn_, static_cast<int64_t>(q_pos.size()), static_cast<int64_t>(k_pos.size())},
-                                       gen, mu.dtype())
-                                     .to(mu.device());
+                                       gen, mu.dtype(), mu.device());
   return add(mean_term, mul(sigma, eps));
 }
 
