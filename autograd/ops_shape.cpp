@@ -1,12 +1,14 @@
 // Shape ops: concat, split, stack, and selecting with boolean masks (masked_fill, where,
-// causal_mask). concat copies each input into a narrow view of the output, so its backward is
-// the same narrow views of the gradient; split *is* narrow views, differentiable through narrow.
+// causal_mask; their loops are kernels of tensor/kernels/elementwise.h). concat copies each input
+// into a narrow view of the output, so its backward is the same narrow views of the gradient;
+// split *is* narrow views, differentiable through narrow.
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "tensor/kernels/elementwise.h"
 #include "tensor/strided.h"
 
 namespace nf {
@@ -125,48 +127,30 @@ void check_mask(const char* op, const Tensor& mask, const char* what) {
   if (!mask.defined()) op_error(op, std::string(what) + " is undefined");
   if (mask.dtype() != DType::Bool)
     op_error(op, std::string(what) + " must be bool, got " + dtype_name(mask.dtype()) + shape_str(mask.shape()));
-  if (mask.device() != Device::CPU) op_error(op, std::string(what) + " must be on the cpu");
 }
 
-// out = mask ? value : a, over a's shape (mask broadcast to it); a read through its strides.
-Tensor masked_fill_kernel(const char* op, const Tensor& a, const Tensor& mask, double value) {
-  const Shape& shape = a.shape();
-  Tensor out = empty(shape, a.dtype(), a.device());
-  const bool* pm = mask.data<bool>();
-  dispatch_float(a.dtype(), op, [&](auto zero_) { using scalar_t = decltype(zero_);
-    const scalar_t* pa = a.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
-    const scalar_t v = static_cast<scalar_t>(value);
-    StridedLoop<3> loop(shape, {out.strides(), broadcast_strides(a, shape), broadcast_strides(mask, shape)});
-    loop.run([&](std::array<int64_t, 3> o, int64_t n, std::array<int64_t, 3> s) {
-      scalar_t* y = po + o[0];
-      const scalar_t* x = pa + o[1];
-      const bool* m = pm + o[2];
-      if (s[1] == 1 && s[2] == 1) {
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) y[i] = m[i] ? v : x[i];
-      } else {
-        for (int64_t i = 0; i < n; ++i) y[i] = m[i * s[2]] ? v : x[i * s[1]];
-      }
-    });
-  });
+// A mask selects on its input's device.
+void check_mask_device(const char* op, const Tensor& mask, const char* what, const Tensor& input) {
+  if (mask.device() != input.device())
+    op_error(op, std::string(what) + " is on " + device_name(mask.device()) + " but the input is on " +
+                     device_name(input.device()));
+}
+
+void check_floating(const char* op, const Tensor& a) {
+  if (!is_floating(a.dtype())) op_error(op, std::string("expected a floating tensor, got ") + dtype_name(a.dtype()));
+}
+
+// out = mask ? value : a, over a's shape (mask broadcast to it).
+Tensor masked_fill_forward(const Tensor& a, const Tensor& mask, double value) {
+  Tensor out = empty(a.shape(), a.dtype(), a.device());
+  kernels::masked_fill(out, a, mask, value);
   return out;
 }
 
 // out = (cond == when) ? g : 0 over g's shape (cond broadcast to it): where's backward.
 Tensor keep_where(const Tensor& g, const Tensor& cond, bool when) {
-  const Shape& shape = g.shape();
-  Tensor out = empty(shape, g.dtype(), g.device());
-  const bool* pc = cond.data<bool>();
-  dispatch_float(g.dtype(), "where_backward", [&](auto zero_) { using scalar_t = decltype(zero_);
-    const scalar_t* pg = g.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
-    StridedLoop<3> loop(shape, {out.strides(), broadcast_strides(g, shape), broadcast_strides(cond, shape)});
-    loop.run([&](std::array<int64_t, 3> o, int64_t n, std::array<int64_t, 3> s) {
-      for (int64_t i = 0; i < n; ++i)
-        po[o[0] + i * s[0]] = pc[o[2] + i * s[2]] == when ? pg[o[1] + i * s[1]] : scalar_t(0);
-    });
-  });
+  Tensor out = empty(g.shape(), g.dtype(), g.device());
+  kernels::keep_where(out, g, cond, when);
   return out;
 }
 
@@ -177,15 +161,16 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
   const char* op = "masked_fill";
   if (!a.defined()) op_error(op, "input is undefined");
   check_mask(op, mask, "mask");
-  if (a.device() != Device::CPU) op_error(op, "input must be on the cpu");
+  check_mask_device(op, mask, "mask", a);
   if (broadcast_shapes(op, a.shape(), mask.shape()) != a.shape())
     op_error(op, "mask " + shape_str(mask.shape()) + " does not broadcast to the input shape " +
                      shape_str(a.shape()));
-  Tensor out = masked_fill_kernel(op, a.detach(), mask, value);
+  check_floating(op, a);
+  Tensor out = masked_fill_forward(a.detach(), mask, value);
   if (needs_grad({&a})) {
     Tensor m = mask.detach();
     record(out, "masked_fill", {a}, [m](const Tensor& g) {
-      return std::vector<Tensor>{masked_fill_kernel("masked_fill_backward", g, m, 0.0)};
+      return std::vector<Tensor>{masked_fill_forward(g, m, 0.0)};
     });
   }
   return out;
@@ -199,29 +184,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (!a.defined() || !b.defined()) op_error(op, "undefined operand");
   check_same_dtype(op, a, b);
   check_same_device(op, a, b);
-  if (a.device() != Device::CPU) op_error(op, "operands must be on the cpu");
+  check_mask_device(op, cond, "condition", a);
   const Shape shape = broadcast_shapes(op, broadcast_shapes(op, cond.shape(), a.shape()), b.shape());
+  check_floating(op, a);
   Tensor out = empty(shape, a.dtype(), a.device());
-  const bool* pc = cond.data<bool>();
-  dispatch_float(a.dtype(), op, [&](auto zero_) { using scalar_t = decltype(zero_);
-    const scalar_t* pa = a.data<scalar_t>();
-    const scalar_t* pb = b.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
-    StridedLoop<4> loop(shape, {out.strides(), broadcast_strides(cond, shape), broadcast_strides(a, shape),
-                                broadcast_strides(b, shape)});
-    loop.run([&](std::array<int64_t, 4> o, int64_t n, std::array<int64_t, 4> s) {
-      scalar_t* y = po + o[0];
-      const bool* c = pc + o[1];
-      const scalar_t* x1 = pa + o[2];
-      const scalar_t* x2 = pb + o[3];
-      if (s[1] == 1 && s[2] == 1 && s[3] == 1) {
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) y[i] = c[i] ? x1[i] : x2[i];
-      } else {
-        for (int64_t i = 0; i < n; ++i) y[i] = c[i * s[1]] ? x1[i * s[2]] : x2[i * s[3]];
-      }
-    });
-  });
+  kernels::where(out, cond, a, b);
   if (needs_grad({&a, &b})) {
     Tensor c = cond.detach();
     Shape sa = a.shape(), sb = b.shape();
@@ -234,12 +201,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// mask[i, j] = j > i: true where query i must not see key j (a later position).
 Tensor causal_mask(int64_t T) {
   if (T < 0) op_error("causal_mask", "negative size " + std::to_string(T));
   Tensor m = empty({T, T}, DType::Bool);
-  bool* p = m.data<bool>();
-  for (int64_t i = 0; i < T; ++i)
-    for (int64_t j = 0; j < T; ++j) p[i * T + j] = j > i;
+  kernels::fill_causal_mask(m);
   return m;
 }
 

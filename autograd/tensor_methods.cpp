@@ -13,6 +13,7 @@
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "tensor/kernels/elementwise.h"
 #include "tensor/strided.h"
 #include "tensor/tensor.h"
 
@@ -273,60 +274,29 @@ bool distinct_slots(const Tensor& t) {
 }  // namespace
 
 // In place, without temporaries (optimizers and gradient accumulation call these every step):
-// one strided loop dst[i] += alpha * src[i] (src broadcast to dst). When src shares dst's
-// storage (it may overlap with another layout), src is read fully first through a copy.
+// dst += alpha * src (src broadcast to dst) and dst *= s, as kernels on dst's device
+// (tensor/kernels/elementwise.h). When src shares dst's storage (it may overlap with another
+// layout), src is read fully first through a copy. A dst whose elements share memory slots (an
+// expanded view) is written out of place: add() reads all of dst before copy_ writes it.
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   NoGradGuard guard;
   if (broadcast_shapes("add_", shape(), other.shape()) != shape())
     op_error("add_", "cannot add " + shape_str(other.shape()) + " into " + shape_str(shape()));
   check_same_dtype("add_", *this, other);
   check_same_device("add_", *this, other);
-  if (device() != Device::CPU || !is_floating(dtype()) || !distinct_slots(*this)) {
+  if (!is_floating(dtype()) || !distinct_slots(*this)) {
     Tensor o = alpha == 1.0 ? other : mul(other, alpha);
-    return copy_(add(*this, o));  // add() reads *this fully before copy_ writes it
+    return copy_(add(*this, o));
   }
   const Tensor src = other.storage() == storage() ? other.clone() : other;
-  dispatch_float(dtype(), "add_", [&](auto zero_) { using scalar_t = decltype(zero_);
-    scalar_t* pd = data<scalar_t>();
-    const scalar_t* ps = src.data<scalar_t>();
-    const scalar_t al = static_cast<scalar_t>(alpha);
-    StridedLoop<2> loop(shape(), {strides(), broadcast_strides(src, shape())});
-    loop.run([&](std::array<int64_t, 2> o, int64_t n, std::array<int64_t, 2> st) {
-      scalar_t* y = pd + o[0];
-      const scalar_t* x = ps + o[1];
-      if (st[0] == 1 && st[1] == 1) {
-        if (alpha == 1.0) {
-#pragma omp simd
-          for (int64_t i = 0; i < n; ++i) y[i] += x[i];
-        } else {
-#pragma omp simd
-          for (int64_t i = 0; i < n; ++i) y[i] += al * x[i];
-        }
-      } else {
-        for (int64_t i = 0; i < n; ++i) y[i * st[0]] += al * x[i * st[1]];
-      }
-    });
-  });
+  kernels::add_(*this, src, alpha);
   return *this;
 }
 
 Tensor& Tensor::mul_(double s) {
   NoGradGuard guard;
-  if (device() != Device::CPU || !is_floating(dtype()) || !distinct_slots(*this)) return copy_(mul(*this, s));
-  dispatch_float(dtype(), "mul_", [&](auto zero_) { using scalar_t = decltype(zero_);
-    scalar_t* pd = data<scalar_t>();
-    const scalar_t sc = static_cast<scalar_t>(s);
-    StridedLoop<1> loop(shape(), {strides()});
-    loop.run([&](std::array<int64_t, 1> o, int64_t n, std::array<int64_t, 1> st) {
-      scalar_t* y = pd + o[0];
-      if (st[0] == 1) {
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) y[i] *= sc;
-      } else {
-        for (int64_t i = 0; i < n; ++i) y[i * st[0]] *= sc;
-      }
-    });
-  });
+  if (!is_floating(dtype()) || !distinct_slots(*this)) return copy_(mul(*this, s));
+  kernels::scale_(*this, s);
   return *this;
 }
 
