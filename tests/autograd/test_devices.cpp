@@ -18,6 +18,7 @@
 #include "autograd/ops.h"
 #include "io/checkpoint.h"
 #include "optim/optim.h"
+#include "train/trainer.h"
 #include "tests/support.h"
 
 using namespace nf;
@@ -205,6 +206,36 @@ TEST_SUITE("devices") {
       CHECK(d.clone().device() == device);
       CHECK(d.to(DType::F64).device() == device);
       CHECK(zeros({2}, DType::F32, device).device() == device);
+    });
+  }
+
+  TEST_CASE("training with --device cuda logs the CPU's losses, and resumes onto the device") {
+    on_cuda([](Device) {
+      TempDir tmp;
+      const std::string data = fixture_data(tmp, 4242, 4000);
+      auto run = [&](const std::string& device, const std::string& out, int64_t iters, bool resume) {
+        TrainOptions o;
+        o.data_dir = data;
+        o.out_dir = tmp.file(out);
+        o.model = tiny_gpt("noise-v2", 16, 16);
+        o.model.dropout = 0.1;
+        o.batch_size = 4;
+        o.max_iters = iters;
+        o.eval_interval = 3;
+        o.eval_iters = 2;
+        o.lr_decay_iters = 6;
+        o.seed = 99;
+        o.quiet = true;
+        o.device = device;
+        o.resume = resume;
+        return run_training(o);
+      };
+      const TrainResult cpu = run("cpu", "cpu", 6, false);
+      run("cuda", "gpu", 3, false);
+      const TrainResult gpu = run("cuda", "gpu", 6, true);
+      CHECK(gpu.iterations == cpu.iterations);
+      CHECK(gpu.final_train_loss == doctest::Approx(cpu.final_train_loss).epsilon(1e-4));
+      CHECK(gpu.final_val_loss == doctest::Approx(cpu.final_val_loss).epsilon(1e-4));
     });
   }
 
