@@ -1,13 +1,15 @@
 #pragma once
 // Every differentiable operation on tensors. Each op checks its inputs (errors name the op and
-// the shapes), computes its output, and — when grad mode is on and an input requires grad —
+// the shapes), allocates its output on the inputs' device, computes it with a kernel of
+// tensor/kernels/ (one loop per device), and — when grad mode is on and an input requires grad —
 // records a backward closure (autograd/node.h). Implementations, grouped by kind:
 //   ops_elementwise.cpp  arithmetic with broadcasting, unary maths, activations
 //   ops_reduce.cpp       sum / mean / max over dims, cumsum
 //   ops_shape.cpp        concat, split, stack, masked_fill, where
-//   ops_matmul.cpp       matmul (2-D and batched) and linear, through BLAS
+//   ops_matmul.cpp       matmul (2-D and batched) and linear, through the gemm kernel
 //   ops_nn.cpp           softmax, log_softmax, cross_entropy, layer_norm, rms_norm,
 //                        embedding, dropout, causal masked softmax
+//   ops_random.cpp       rand, randn
 #include <vector>
 
 #include "tensor/random.h"
@@ -75,7 +77,7 @@ Tensor causal_mask(int64_t T);
 
 // ---- matrix products -----------------------------------------------------------------------
 // a (..., M, K) @ b (..., K, N) -> (..., M, N); batch dims broadcast; a 2-D b is shared by
-// every batch. Transposed views go to BLAS as flags, never copied.
+// every batch. Transposed views go to BLAS (cuBLAS on the GPU) as flags, never copied.
 Tensor matmul(const Tensor& a, const Tensor& b);
 // x (..., in) , weight [out, in] (nn.Linear layout), bias [out] or undefined -> (..., out)
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());

@@ -17,7 +17,8 @@ struct GemmCall {
   bool accumulate = false;  // beta = 1 (e.g. bias pre-filled into the output)
 };
 
-// Every product the engine runs is appended to *sink while it is set; nullptr stops tracing.
+// Every product the engine runs on the CPU is appended to *sink while it is set (the CUDA gemm
+// is not traced); nullptr stops tracing.
 void set_gemm_trace(std::vector<GemmCall>* sink);
 
 // One row-major float32 product C = alpha·op(A)·op(B) + beta·C the way the engine runs a single

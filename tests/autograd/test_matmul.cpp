@@ -46,7 +46,7 @@ TEST_SUITE("autograd") {
   TEST_CASE("products shared out between threads in blocks of rows and columns match a naive loop in every layout") {
     // With more than one thread a single product is cut into a grid of blocks of C (rows with
     // 2 or 3 threads when M > N, columns when N > M, 2 × 2 with 4 threads on a square C), each
-    // block one serial BLAS call (autograd/ops_matmul.cpp, gemm_shared). The shapes here are
+    // block one serial BLAS call (gemm_shared, tensor/kernels/cpu/matmul.cpp). The shapes here are
     // large enough to be cut, odd enough that the blocks are uneven.
     Generator g(31);
     for (int threads : {1, 2, 3, 4}) {

@@ -1,4 +1,5 @@
-// Matrix products through cuBLAS, with the CPU's row-major conventions (autograd/ops_matmul.cpp).
+// Matrix products through cuBLAS, with the CPU's row-major conventions (tensor/kernels/matmul.h,
+// tensor/kernels/cpu/matmul.cpp).
 // cuBLAS is column-major; a row-major matrix with leading dimension ld is the column-major
 // transpose with the same ld, so row-major C = op(A) op(B) is computed as the column-major
 // Cᵀ = op(B)ᵀ op(A)ᵀ: the operands swap places and each keeps its own transpose flag.

@@ -1,11 +1,13 @@
 #pragma once
-// The CUDA kernels, as raw-pointer functions (no CUDA headers: the ops in tensor/ops_*.cpp call
-// these from plain C++ when a tensor lives on Device::CUDA). Every pointer is a device pointer
-// unless a comment says otherwise; every function enqueues work on the backend's one stream and
-// returns without waiting, except those documented as synchronising.
+// The CUDA kernels, as raw-pointer functions (no CUDA headers: the CUDA twins of the kernels,
+// nf::kernels::gpu in tensor/kernels/cuda/*.cpp, call these from plain C++ when a tensor lives on
+// Device::CUDA; tensor/kernels/route.h says how a kernel reaches its twin). Every pointer is a
+// device pointer unless a comment says otherwise; every function enqueues work on the backend's
+// one stream and returns without waiting, except those documented as synchronising.
 //
-// Semantics follow the CPU ops in autograd/ops.h exactly (same formulas, same masks, same counter
-// based random numbers); docs/cuda.md lists each kernel and how it is checked (tests/tensor/test_cuda.cpp).
+// Semantics follow the CPU kernels of tensor/kernels/cpu/ exactly (same formulas, same masks,
+// same counter based random numbers); docs/cuda.md lists each kernel and how it is checked
+// (tests/tensor/test_cuda.cpp).
 //
 // Conventions
 //   dt        F32 or F64 (the floating dtype of every floating pointer in the call)
@@ -81,7 +83,7 @@ void sum_cols(DType dt, void* out, const void* in, int64_t rows, int64_t n);
 void sum_squares_accumulate(DType dt, double* out, const void* x, int64_t n);
 
 // values[r], indices[r] = max and first argmax of row r of a contiguous (rows, n), n >= 1.
-// A NaN wins over numbers (the first NaN), as max_rows on the CPU. indices may be null.
+// A NaN wins over numbers (the first NaN), as max_lastdim on the CPU. indices may be null.
 void max_lastdim(DType dt, void* values, int64_t* indices, const void* in, int64_t rows, int64_t n);
 // gx (rows, n) = 0 except gx[r, indices[r]] = g[r]: max's backward.
 void max_backward(DType dt, void* gx, const void* g, const int64_t* indices, int64_t rows, int64_t n);
@@ -126,9 +128,9 @@ void layer_norm_forward(DType dt, void* y, void* mean, void* rstd, const void* x
                         int64_t R, int64_t C, double eps);
 // y = x r w, r = 1/sqrt(mean(x²) + eps); saves rstd (R). w may be null.
 void rms_norm_forward(DType dt, void* y, void* rstd, const void* x, const void* w, int64_t R, int64_t C, double eps);
-// Shared backward (autograd/ops_nn.cpp's norm_backward): with xhat = (x − μ) r (μ = 0 when !centered)
-// and h = g ⊙ w:  dx = r (h − [centered] mean(h) − xhat · mean(h ⊙ xhat)),  dw = Σ_rows g ⊙ xhat,
-// db = Σ_rows g. Any of dx, dw, db may be null (not wanted); mean is ignored when !centered.
+// Shared backward (kernels::norm_backward, tensor/kernels/norm.h): with xhat = (x − μ) r
+// (μ = 0 when !centered) and h = g ⊙ w:  dx = r (h − [centered] mean(h) − xhat · mean(h ⊙ xhat)),
+// dw = Σ_rows g ⊙ xhat, db = Σ_rows g. Any of dx, dw, db may be null (not wanted); mean is ignored when !centered.
 // dw, db are reduced deterministically (fixed row blocks, then a fixed sum over blocks).
 void norm_backward(DType dt, bool centered, void* dx, void* dw, void* db, const void* g, const void* x,
                    const void* mean, const void* rstd, const void* w, int64_t R, int64_t C);
@@ -142,7 +144,7 @@ void embedding_forward(DType dt, void* out, const void* weight, const int64_t* i
 void embedding_backward(DType dt, void* dweight, const void* g, const int64_t* ids, int64_t N, int64_t V, int64_t C);
 
 // ---- random numbers (tensor/random.h's generator: draw n = splitmix64(seed·φ64 + n)) ----------
-// Element i of a fill uses counter base + i, exactly as the CPU ops: the same seed and counters
+// Element i of a fill uses counter base + i, exactly as the CPU kernels: the same seed and counters
 // give the same numbers on either device (uniform and dropout bit for bit; normals to the last
 // ulp of the device's double log/cos).
 // out[i] = (T) uniform_at(base + i), kept below 1 (rand).
@@ -154,18 +156,19 @@ void randn(DType dt, void* out, int64_t n, uint64_t seed, uint64_t pair0);
 void dropout(DType dt, void* out, void* mask, const void* x, int64_t n, double p, uint64_t seed, uint64_t base);
 
 // ---- optimizer -------------------------------------------------------------------------------------
-// One fused AdamW step over n contiguous elements (optim/optim.cpp's adamw_kernel):
+// One fused AdamW step over n contiguous elements (one parameter of kernels::adamw_step,
+// tensor/kernels/optim.h):
 //   m = b1 m + (1−b1) g;  v = b2 v + (1−b2) g²;  w = w (1 − lr wd) − (lr/bc1) m / (√v / √bc2 + eps)
 void adamw_step(DType dt, void* w, const void* g, void* m, void* v, int64_t n, double lr, double b1, double b2,
                 double eps, double wd, double bc1, double bc2);
 
 // ---- matrix products (cuBLAS) ----------------------------------------------------------------------
 // Row-major C (M, N) = alpha · op(A) (M, K) · op(B) (K, N) + beta · C for every batch index, as the
-// CPU's batched_gemm: a matrix is `trans` when its view is a transposed row-major matrix (the
-// CPU's layout_of: NoTrans needs column stride 1 and ld = row stride; Trans needs row stride 1
-// and ld = column stride). batch_shape with per-operand batch strides (0 = broadcast); batch
-// dims that merge become one strided-batched call, any others a loop of them. float32 uses
-// full-precision FP32 unless set_allow_tf32(true).
+// CPU's kernels::gemm: a matrix is `trans` when its view is a transposed row-major matrix
+// (kernels::gemm_operand, tensor/kernels/matmul.h: NoTrans needs column stride 1 and ld = row
+// stride; Trans needs row stride 1 and ld = column stride). batch_shape with per-operand batch
+// strides (0 = broadcast); batch dims that merge become one strided-batched call, any others a
+// loop of them. float32 uses full-precision FP32 unless set_allow_tf32(true).
 void gemm(DType dt, int64_t M, int64_t N, int64_t K, double alpha, const void* A, bool trans_a, int64_t lda,
           const void* B, bool trans_b, int64_t ldb, double beta, void* C, int64_t ldc, const Dims& batch_shape = {},
           const Dims& a_batch_strides = {}, const Dims& b_batch_strides = {}, const Dims& c_batch_strides = {});

@@ -50,7 +50,7 @@ __host__ __device__ __forceinline__ double normal_at(uint64_t seed, uint64_t pai
   return sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
 }
 
-// ---- GELU, tanh form (autograd/ops_elementwise.cpp) --------------------------------------------------
+// ---- GELU, tanh form (the CPU's: tensor/kernels/cpu/elementwise.cpp) -------------------------------
 template <class T>
 __host__ __device__ __forceinline__ T gelu_f(T x) {
   const T k = static_cast<T>(0.7978845608028654), c = static_cast<T>(0.044715);

@@ -1,6 +1,6 @@
 // CUDA kernels, part 1: elementwise maths with broadcasting, copies and fills, masks,
 // reductions (sum, max, cumsum), random numbers and dropout, and the fused AdamW step.
-// Each kernel mirrors the CPU loop it replaces (tensor/ops_*.cpp, optim/optim.cpp); see
+// Each kernel mirrors the CPU loop of the same kernel (tensor/kernels/cpu/*.cpp); see
 // tensor/kernels/cuda/cuda_ops.h for the contracts and docs/cuda.md for how each one is checked.
 #include <cuda_runtime.h>
 

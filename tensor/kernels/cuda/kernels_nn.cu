@@ -1,7 +1,8 @@
-// CUDA kernels, part 2: the neural-network ops of autograd/ops_nn.cpp — softmax, log_softmax and
-// the fused causal softmax, cross-entropy, layer_norm / rms_norm, embedding — forward and
-// backward. Row kernels give each row to one warp (rows up to 1024) or one block (longer rows);
-// every reduction is a fixed tree, so results do not change from run to run.
+// CUDA kernels, part 2: the kernels under the neural-network ops of autograd/ops_nn.cpp —
+// softmax, log_softmax and the fused causal softmax, cross-entropy, layer_norm / rms_norm,
+// embedding — forward and backward (their CPU loops: tensor/kernels/cpu/{softmax,cross_entropy,
+// norm,embedding}.cpp). Row kernels give each row to one warp (rows up to 1024) or one block
+// (longer rows); every reduction is a fixed tree, so results do not change from run to run.
 #include <cuda_runtime.h>
 
 #include <cub/cub.cuh>
