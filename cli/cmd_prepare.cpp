@@ -9,7 +9,7 @@
 namespace nf::cli {
 
 int cmd_prepare(int argc, char** argv) {
-  std::string input, out_dir = "data/kjv", tokenizer = "char";
+  std::string input, out_dir = "data/kjv", tokenizer = "char", vocab_dir;
   int vocab_size = 0;
   double val_fraction = 0.1;
 
@@ -18,12 +18,14 @@ int cmd_prepare(int argc, char** argv) {
   app.add_option("--input", input,
                  "UTF-8 text file (default: the King James Bible from the `bible` program)");
   app.add_option("--out", out_dir, "output directory")->capture_default_str();
-  app.add_option("--tokenizer", tokenizer, "char, byte or bpe")
-      ->check(CLI::IsMember({"char", "byte", "bpe"}))
+  app.add_option("--tokenizer", tokenizer, "char, byte, bpe, or gpt2 (GPT-2's own, from --vocab-dir)")
+      ->check(CLI::IsMember({"char", "byte", "bpe", "gpt2"}))
       ->capture_default_str();
   app.add_option("--vocab-size", vocab_size,
-                 "vocabulary size; bpe trains up to it (default 1024), char/byte must match theirs")
+                 "vocabulary size; bpe trains up to it (default 1024), char/byte/gpt2 must match theirs")
       ->check(CLI::Range(0, 65536));
+  app.add_option("--vocab-dir", vocab_dir,
+                 "gpt2: the directory holding GPT-2's encoder.json and vocab.bpe (copied into meta.json)");
   app.add_option("--val-fraction", val_fraction, "fraction of tokens (the end) held out for val")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
@@ -35,7 +37,7 @@ int cmd_prepare(int argc, char** argv) {
   if (tokenizer == "bpe")
     std::printf("training bpe (vocab %d) on %zu bytes...\n", vocab_size ? vocab_size : 1024,
                 text.size());
-  const PrepareSummary s = prepare_dataset(text, out_dir, tokenizer, vocab_size, val_fraction);
+  const PrepareSummary s = prepare_dataset(text, out_dir, tokenizer, vocab_size, val_fraction, vocab_dir);
 
   std::printf("read %s: %zu bytes, %zu characters\n", source.c_str(), s.text_bytes, s.text_chars);
   std::printf("tokenizer %s: vocab %d (built in %.2fs)\n", s.tokenizer.c_str(), s.vocab_size,

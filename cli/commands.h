@@ -4,6 +4,8 @@
 // turned into one line on stderr by main.cpp.
 namespace nf::cli {
 int cmd_prepare(int argc, char** argv);
+int cmd_encode(int argc, char** argv);
+int cmd_decode(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_sample(int argc, char** argv);
@@ -25,6 +27,8 @@ struct Command {
 // the tests walk it, so a new command is listed, reachable and checked in one place.
 inline constexpr Command kCommands[] = {
     {"prepare", cmd_prepare, "tokenize a text corpus into train.bin / val.bin / meta.json"},
+    {"encode", cmd_encode, "print a file's token ids as a JSON array (the tokenizer of a meta.json)"},
+    {"decode", cmd_decode, "write the text of a JSON array of token ids to stdout, byte for byte"},
     {"train", cmd_train, "train a GPT (any attention variant)"},
     {"eval", cmd_eval, "mean loss of a checkpoint over a split"},
     {"sample", cmd_sample, "generate text from a checkpoint"},

@@ -29,7 +29,7 @@ void write_tokens(const std::string& path, const std::vector<uint16_t>& tokens) 
 // ---- prepare ---------------------------------------------------------------------------------
 PrepareSummary prepare_dataset(const std::string& input_text, const std::string& out_dir,
                                const std::string& tokenizer_kind, int vocab_size,
-                               double val_fraction) {
+                               double val_fraction, const std::string& vocab_dir) {
   if (!(val_fraction >= 0.0 && val_fraction < 1.0))
     throw std::runtime_error("--val-fraction must be in [0, 1), got " +
                              std::to_string(val_fraction));
@@ -44,7 +44,7 @@ PrepareSummary prepare_dataset(const std::string& input_text, const std::string&
     if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++sum.text_chars;
 
   const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Tokenizer> tok = build_tokenizer(tokenizer_kind, input_text, vocab_size);
+  std::unique_ptr<Tokenizer> tok = build_tokenizer(tokenizer_kind, input_text, vocab_size, vocab_dir);
   sum.tokenizer_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   sum.tokenizer = tok->name();

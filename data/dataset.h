@@ -20,23 +20,24 @@ void write_tokens(const std::string& path, const std::vector<uint16_t>& tokens);
 
 // ---- prepare ---------------------------------------------------------------------------------
 struct PrepareSummary {
-  std::string tokenizer;     // "char", "byte" or "bpe"
+  std::string tokenizer;     // "char", "byte", "bpe" or "gpt2"
   int vocab_size = 0;
   size_t text_bytes = 0;
   size_t text_chars = 0;     // UTF-8 code points (invalid bytes count one each)
   size_t tokens = 0;
   size_t train_tokens = 0;
   size_t val_tokens = 0;
-  double tokenizer_seconds = 0;  // building (for bpe: training) the tokenizer
+  double tokenizer_seconds = 0;  // building (bpe: training; gpt2: reading its files) the tokenizer
 };
 
-// Builds the tokenizer (tokenizer.h: build_tokenizer; vocab_size 0 = the kind's default),
-// encodes the whole text, and writes out_dir/{train.bin,val.bin,meta.json} (creating out_dir).
-// The split is nanoGPT's: the first int(n·(1−val_fraction)) tokens are train, the rest val.
-// Throws on val_fraction outside [0, 1), a vocabulary over 65536, or unencodable text.
+// Builds the tokenizer (tokenizer.h: build_tokenizer; vocab_size 0 = the kind's default;
+// vocab_dir for gpt2), encodes the whole text, and writes out_dir/{train.bin,val.bin,meta.json}
+// (creating out_dir). The split is nanoGPT's: the first int(n·(1−val_fraction)) tokens are
+// train, the rest val. Throws on val_fraction outside [0, 1), a vocabulary over 65536, or
+// unencodable text.
 PrepareSummary prepare_dataset(const std::string& input_text, const std::string& out_dir,
                                const std::string& tokenizer_kind, int vocab_size,
-                               double val_fraction);
+                               double val_fraction, const std::string& vocab_dir = "");
 
 // The default corpus: the King James Bible from `bible -l100000 gen1:1-rev22:21` (Debian
 // package bible-kjv). Its output is, per chapter, a blank line, a heading "Genesis 1", a

@@ -1,4 +1,7 @@
 #include "data/tokenizer.h"
+
+#include "data/gpt2_tokenizer.h"
+#include "data/utf8.h"
 #include "tensor/one_line.h"
 
 #include <algorithm>
@@ -12,54 +15,6 @@
 namespace nf {
 
 namespace {
-
-// ---- UTF-8 -----------------------------------------------------------------------------------
-// Decodes the code point at s[pos], advancing pos. Returns false (advancing one byte) on
-// malformed input: a stray continuation byte, a truncated sequence, an overlong form, a
-// surrogate, or a value above U+10FFFF — so the char vocabulary only ever holds real characters.
-bool next_code_point(std::string_view s, size_t& pos, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[pos]);
-  if (b0 < 0x80) {
-    cp = b0;
-    pos += 1;
-    return true;
-  }
-  int len = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) { len = 2; cp = b0 & 0x1F; min = 0x80; }
-  else if ((b0 & 0xF0) == 0xE0) { len = 3; cp = b0 & 0x0F; min = 0x800; }
-  else if ((b0 & 0xF8) == 0xF0) { len = 4; cp = b0 & 0x07; min = 0x10000; }
-  else { pos += 1; return false; }
-  if (pos + len > s.size()) { pos += 1; return false; }
-  for (int k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[pos + k]);
-    if ((b & 0xC0) != 0x80) { pos += 1; return false; }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) { pos += 1; return false; }
-  pos += len;
-  return true;
-}
-
-std::string to_utf8(char32_t cp) {
-  std::string out;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return out;
-}
 
 // "U+0041 'A'", "U+20AC '€'" for error messages: the glyph too unless it is a control
 // character (C0, DEL, C1), which would garble the one-line message, or not a valid code point.
@@ -502,8 +457,11 @@ BpeTokenizer train_bpe(const std::string& text, int vocab_size) {
 
 // ---- construction and loading ----------------------------------------------------------------
 std::unique_ptr<Tokenizer> build_tokenizer(const std::string& kind, const std::string& text,
-                                           int vocab_size) {
+                                           int vocab_size, const std::string& vocab_dir) {
   if (vocab_size < 0) throw std::runtime_error("vocab size must not be negative");
+  if (kind != "gpt2" && !vocab_dir.empty())
+    throw std::runtime_error("--vocab-dir is for --tokenizer gpt2 only (the " + one_line(kind) +
+                             " tokenizer is built from the corpus)");
   std::unique_ptr<Tokenizer> tok;
   if (kind == "char") {
     tok = std::make_unique<CharTokenizer>(CharTokenizer::from_text(text));
@@ -511,8 +469,13 @@ std::unique_ptr<Tokenizer> build_tokenizer(const std::string& kind, const std::s
     tok = std::make_unique<ByteTokenizer>();
   } else if (kind == "bpe") {
     return std::make_unique<BpeTokenizer>(train_bpe(text, vocab_size == 0 ? 1024 : vocab_size));
+  } else if (kind == "gpt2") {
+    if (vocab_dir.empty())
+      throw std::runtime_error("--tokenizer gpt2 needs --vocab-dir DIR, the directory holding GPT-2's "
+                               "encoder.json and vocab.bpe");
+    tok = std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_vocab_dir(vocab_dir));
   } else {
-    throw std::runtime_error("unknown tokenizer '" + one_line(kind) + "' (expected char, byte or bpe)");
+    throw std::runtime_error("unknown tokenizer '" + one_line(kind) + "' (expected char, byte, bpe or gpt2)");
   }
   if (vocab_size != 0 && vocab_size != tok->vocab_size())
     throw std::runtime_error("--vocab-size " + std::to_string(vocab_size) + " does not fit the " +
@@ -563,8 +526,10 @@ std::unique_ptr<Tokenizer> load_tokenizer_from_json(const nlohmann::json& meta) 
       merges.emplace_back(static_cast<int>(id(m[0])), static_cast<int>(id(m[1])));
     }
     tok = std::make_unique<BpeTokenizer>(std::move(merges));
+  } else if (kind == "gpt2") {
+    tok = std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_meta_json(meta));
   } else {
-    throw std::runtime_error("unknown tokenizer \"" + one_line(kind) + "\" (expected char, byte or bpe)");
+    throw std::runtime_error("unknown tokenizer \"" + one_line(kind) + "\" (expected char, byte, bpe or gpt2)");
   }
   if (declared != tok->vocab_size())
     throw std::runtime_error("vocab_size " + std::to_string(declared) + " does not match the " +

@@ -1,12 +1,15 @@
 #pragma once
 // Tokenizers: text <-> token ids, and their meta.json form (docs/formats.md, "meta.json").
 //
-// Three kinds, chosen by `prepare --tokenizer`:
+// Four kinds, chosen by `prepare --tokenizer`:
 //   char  the sorted distinct Unicode code points of the corpus (nanoGPT's shakespeare_char);
 //         meta {"tokenizer":"char","vocab_size":N,"chars":"…"} with chars in id order.
 //   byte  the 256 byte values; meta {"tokenizer":"byte","vocab_size":256}.
 //   bpe   byte-level BPE (GPT-2 style): ids 0..255 are bytes, id 256+i is merge i;
 //         meta {"tokenizer":"bpe","vocab_size":N,"merges":[[a,b],...]} in merge order.
+//   gpt2  GPT-2's own vocabulary and merges, read from its encoder.json and vocab.bpe
+//         (data/gpt2_tokenizer.h); meta {"tokenizer":"gpt2","vocab_size":N,"tokens":[...],
+//         "merges":["left right",...]} holds both files' contents.
 // Every command that reads a data directory rebuilds its tokenizer with load_tokenizer().
 #include <cstdint>
 #include <memory>
@@ -28,13 +31,13 @@ class Tokenizer {
   // line naming the first such character (code point and glyph) and its byte offset.
   virtual std::vector<int> encode(const std::string& text) const = 0;
   // Never throws on text: characters outside the vocabulary become a fallback id (char only;
-  // byte and bpe cover every byte string, so this equals encode()).
+  // byte, bpe and gpt2 cover every byte string, so this equals encode()).
   virtual std::vector<int> encode_lossy(const std::string& text) const { return encode(text); }
   // Throws std::out_of_range on an id outside [0, vocab_size).
   virtual std::string decode(const std::vector<int>& ids) const = 0;
 
   virtual int vocab_size() const = 0;
-  virtual std::string name() const = 0;  // "char", "byte" or "bpe", as in meta.json
+  virtual std::string name() const = 0;  // "char", "byte", "bpe" or "gpt2", as in meta.json
   // The meta.json object; ordered_json keeps the documented key order in the file.
   virtual nlohmann::ordered_json to_meta_json() const = 0;
 };
@@ -131,9 +134,11 @@ BpeTokenizer train_bpe(const std::string& text, int vocab_size);
 
 // ---- construction and loading ----------------------------------------------------------------
 // Builds the tokenizer `prepare` asks for from the corpus. vocab_size: 0 = the kind's default
-// (char: the corpus's; byte: 256; bpe: 1024); otherwise char and byte must match it exactly.
+// (char: the corpus's; byte: 256; bpe: 1024; gpt2: its files'); otherwise char, byte and gpt2
+// must match it exactly. vocab_dir: gpt2's directory of encoder.json and vocab.bpe (required
+// for gpt2, refused for the others).
 std::unique_ptr<Tokenizer> build_tokenizer(const std::string& kind, const std::string& text,
-                                           int vocab_size);
+                                           int vocab_size, const std::string& vocab_dir = "");
 
 // From a parsed meta.json (validates vocab_size against the contents).
 std::unique_ptr<Tokenizer> load_tokenizer_from_json(const nlohmann::json& meta);

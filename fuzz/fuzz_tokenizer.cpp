@@ -2,7 +2,7 @@
 // encode and decode a few strings with it. Input: the meta.json text, optionally followed by a
 // NUL byte and one more text to encode (so the fuzzer can shape the text too).
 //
-// Invariants on an accepted tokenizer: encode_lossy never throws; byte and bpe encode every
+// Invariants on an accepted tokenizer: encode_lossy never throws; byte, bpe and gpt2 encode every
 // string and decode(encode(s)) == s (char: whenever encode succeeds); ids outside
 // [0, vocab_size) make decode throw std::out_of_range; to_meta_json() loads back to a tokenizer
 // that encodes the same way.
@@ -25,7 +25,7 @@ void check(bool ok, const std::string& what) {
 }
 
 void exercise(const nf::Tokenizer& tok, const std::string& text) {
-  const bool total = tok.name() != "char";  // byte and bpe represent every byte string
+  const bool total = tok.name() != "char";  // byte, bpe and gpt2 represent every byte string
   std::vector<int> ids;
   try {
     ids = tok.encode(text);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes valid seed inputs for every fuzz target into OUT_DIR/<target>/, using only this
 # repository and the `noiseformer` binary given (a tiny prepared corpus, tiny checkpoints from
-# `train --max-iters 0` of every attention variant, the meta.json of each tokenizer, small GLUE
+# `train --max-iters 0` of every attention variant, the meta.json of each tokenizer (gpt2's from
+# a small vocabulary in GPT-2's file format), small GLUE
 # TSVs in each task's layout, JSON configs). Nothing here is committed: scripts/fuzz.sh runs it
 # into the build directory.
 #   usage: fuzz/make-seeds.sh NOISEFORMER_BINARY OUT_DIR
@@ -27,9 +28,29 @@ And the earth was without form, and void; and darkness was upon the face of the 
 It's 1611: they'll say "we've" and I'd go -- 3 times, 42 ways!
 TXT
 done
-for tok in char byte bpe; do
+# A small vocabulary in GPT-2's file format for --tokenizer gpt2: encoder.json spells each byte in
+# GPT-2's byte alphabet (a printable Latin-1 byte stands for itself, the k-th other byte is
+# U+0100 + k), written as JSON \u escapes; then four merged tokens and their merges.
+gpt2=$work/gpt2-vocab
+mkdir -p "$gpt2"
+{
+  printf '{'
+  k=0
+  for b in $(seq 0 255); do
+    if { [ "$b" -ge 33 ] && [ "$b" -le 126 ]; } || { [ "$b" -ge 161 ] && [ "$b" -le 172 ]; } || [ "$b" -ge 174 ]; then
+      c=$b
+    else
+      c=$((256 + k)); k=$((k + 1))
+    fi
+    printf '"\\u%04x": %d, ' "$c" "$b"
+  done
+  printf '"\\u0120t": 256, "he": 257, "\\u0120the": 258, "in": 259}'
+} >"$gpt2/encoder.json"
+printf '#version: 0.2\n\xc4\xa0 t\nh e\n\xc4\xa0t he\ni n\n' >"$gpt2/vocab.bpe"
+for tok in char byte bpe gpt2; do
   args=(--tokenizer "$tok")
   [ "$tok" = bpe ] && args+=(--vocab-size 300)
+  [ "$tok" = gpt2 ] && args+=(--vocab-dir "$gpt2")
   "$nf" prepare --input "$corpus" --out "$work/data-$tok" "${args[@]}" --val-fraction 0.2 >/dev/null
   cp "$work/data-$tok/meta.json" "$out/tokenizer/meta-$tok.json"
   { cat "$work/data-$tok/meta.json"; printf '\0It'"'"'s a  test\nof\ttext \xc3\xa9\xff'; } >"$out/tokenizer/meta-$tok-text"

@@ -8,7 +8,7 @@
 # installed, CTest's `mpi` entry runs data-parallel training as 2 ranks (mpirun, about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh --fuzz
+scripts/install-deps.sh --fuzz --gpt2-vocab
 scripts/build.sh
 (cd build && ctest --output-on-failure -j"$(nproc)")
 

@@ -1,8 +1,9 @@
 #pragma once
 // Helpers shared by the test suites: a scratch directory per test, whole files read and written,
 // reading an exception's message, small tensors from literals, one closeness measure for tensors,
-// the seven attention names, a pseudo-English corpus, a tiny GPT configuration and GPT-level
-// helpers, and a scoped OpenMP thread count.
+// the seven attention names, a pseudo-English corpus, GPT-2 vocabularies (small ones written on
+// the spot, GPT-2's own when fetched), a tiny GPT configuration and GPT-level helpers, and a
+// scoped OpenMP thread count.
 // Tests write every fixture they need under a TempDir (never into a folder outside the test).
 #include <doctest/doctest.h>
 #include <omp.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -19,9 +21,13 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "data/dataset.h"
+#include "data/gpt2_tokenizer.h"
+#include "data/utf8.h"
 #include "models/gpt.h"
 #include "models/gpt_config.h"
 #include "tensor/device_hooks.h"
@@ -199,6 +205,53 @@ inline std::string fixture_data(const TempDir& tmp, uint64_t seed, size_t size) 
   const std::string dir = tmp.file("data");
   prepare_dataset(fixture_text(seed, size), dir, "char", 0, 0.1);
   return dir;
+}
+
+// ---- GPT-2 vocabularies -----------------------------------------------------------------------
+// A byte string spelled in GPT-2's byte alphabet, as encoder.json and vocab.bpe spell tokens.
+inline std::string gpt2_spelling(const std::string& bytes) {
+  std::string s;
+  for (char c : bytes) s += to_utf8(gpt2_byte_char(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A small vocabulary in GPT-2's file format, written to `dir`: encoder.json holds the 256
+// one-byte tokens (ids in byte order), then each merge's result in merge order (ids 256, 257, …;
+// a result already listed keeps its id); vocab.bpe holds "#version: 0.2" and the merges.
+// Merges are given as raw bytes.
+inline void write_gpt2_vocab(const std::filesystem::path& dir,
+                             const std::vector<std::pair<std::string, std::string>>& merges) {
+  nlohmann::ordered_json enc;
+  for (int b = 0; b < 256; ++b) enc[gpt2_spelling(std::string(1, static_cast<char>(b)))] = b;
+  std::string bpe = "#version: 0.2\n";
+  for (const auto& [a, b] : merges) {
+    const std::string joined = gpt2_spelling(a + b);
+    if (!enc.contains(joined)) {
+      const size_t id = enc.size();
+      enc[joined] = id;
+    }
+    bpe += gpt2_spelling(a) + " " + gpt2_spelling(b) + "\n";
+  }
+  write_bytes(dir / "encoder.json", enc.dump());
+  write_bytes(dir / "vocab.bpe", bpe);
+}
+
+// GPT-2's own vocabulary files: the directory named by the environment variable
+// NF_GPT2_VOCAB_DIR, else the one `scripts/install-deps.sh --gpt2-vocab` fills (.cache/gpt2 in
+// the source tree). "" when encoder.json or vocab.bpe is not there.
+inline std::string gpt2_vocab_dir() {
+  const char* env = std::getenv("NF_GPT2_VOCAB_DIR");
+  const std::filesystem::path dir = env && *env ? env : NF_GPT2_VOCAB_DIR;
+  if (!std::filesystem::exists(dir / "encoder.json") || !std::filesystem::exists(dir / "vocab.bpe")) return "";
+  return dir.string();
+}
+// What a test that needs those files says when they are missing (CTest reports the gpt2 suite
+// as skipped when its output holds this line).
+inline std::string gpt2_skip_message() {
+  const char* env = std::getenv("NF_GPT2_VOCAB_DIR");
+  return std::string("skipped: GPT-2's vocabulary files (encoder.json, vocab.bpe) are not in ") +
+         (env && *env ? env : NF_GPT2_VOCAB_DIR) +
+         "; run scripts/install-deps.sh --gpt2-vocab or set NF_GPT2_VOCAB_DIR";
 }
 
 // A GPT (2 layers unless told) small enough for gradient checks and quick training runs

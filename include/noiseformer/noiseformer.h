@@ -40,9 +40,12 @@
 // optim/: AdamW, SGD, gradient clipping, the learning-rate schedule
 #include "optim/optim.h"
 
-// data/: tokenizers, prepare_dataset, TokenData, BatchSampler
+// data/: tokenizers (GPT-2's too), prepare_dataset, TokenData, BatchSampler
 #include "data/dataset.h"
+#include "data/gpt2_pretokenize.h"
+#include "data/gpt2_tokenizer.h"
 #include "data/tokenizer.h"
+#include "data/utf8.h"
 
 // io/: checkpoints (save_model / load_model) and safetensors
 #include "io/checkpoint.h"

@@ -644,3 +644,123 @@ TEST_SUITE("cli") {
     check_error(run("compare --out x --device cuda"), "compare", kNoCuda);
   }
 }
+
+// encode and decode: a file's exact bytes to ids and back, for every tokenizer, and GPT-2's
+// tokenizer through prepare --tokenizer gpt2 --vocab-dir.
+TEST_SUITE("cli") {
+  TEST_CASE("encode prints one JSON array of ids; decode writes the bytes back exactly, for every tokenizer") {
+    TempDir tmp;
+    write_gpt2_vocab(tmp.path / "vocab", {{" ", "t"}, {"h", "e"}, {" t", "he"}, {"\xc3", "\xa9"}});
+    const std::string corpus = tmp.file("corpus.txt");
+    write_bytes(corpus, kSample + kUtf8);
+    const std::vector<std::string> prepares = {
+        "--tokenizer char", "--tokenizer byte", "--tokenizer bpe --vocab-size 300",
+        "--tokenizer gpt2 --vocab-dir " + quote(tmp.file("vocab"))};
+    for (const std::string& how : prepares) {
+      CAPTURE(how);
+      const std::string data = tmp.file("data");
+      fs::remove_all(data);
+      Result p = run("prepare --input " + quote(corpus) + " --out " + quote(data) + " " + how);
+      REQUIRE_MESSAGE(p.code == 0, p.err);
+      const std::string meta = quote(data + "/meta.json");
+      // Text without a final newline, a blank line and trailing spaces; bytes that are not
+      // UTF-8 for the tokenizers that take any bytes.
+      const bool any_bytes = how.find("char") == std::string::npos;
+      const std::string text = "the theme, the café  \n\n\tthe end" + (any_bytes ? std::string("\xff\x00\xc3", 3) : "");
+      write_bytes(tmp.file("in.txt"), text);
+      Result e = run("encode --meta " + meta + " --input " + quote(tmp.file("in.txt")));
+      REQUIRE_MESSAGE(e.code == 0, e.err);
+      CHECK(e.err.empty());
+      REQUIRE(e.out.back() == '\n');
+      CHECK(std::count(e.out.begin(), e.out.end(), '\n') == 1);
+      const nlohmann::json ids = nlohmann::json::parse(e.out);
+      REQUIRE(ids.is_array());
+      CHECK(ids.get<std::vector<int>>() == nf::load_tokenizer(data + "/meta.json")->encode(text));
+      write_bytes(tmp.file("ids.json"), e.out);
+      Result d = run("decode --meta " + meta + " --input " + quote(tmp.file("ids.json")));
+      REQUIRE_MESSAGE(d.code == 0, d.err);
+      CHECK(d.out == text);
+      // An empty file is an empty array, and back.
+      write_bytes(tmp.file("empty.txt"), "");
+      Result ee = run("encode --meta " + meta + " --input " + quote(tmp.file("empty.txt")));
+      CHECK(ee.out == "[]\n");
+      write_bytes(tmp.file("none.json"), "[]");
+      Result de = run("decode --meta " + meta + " --input " + quote(tmp.file("none.json")));
+      CHECK(de.code == 0);
+      CHECK(de.out.empty());
+    }
+  }
+
+  TEST_CASE("prepare --tokenizer gpt2, encode and decode: bad input is one line and a non-zero exit") {
+    TempDir tmp;
+    const std::string corpus = tmp.file("corpus.txt");
+    write_bytes(corpus, kSample);
+    const std::string prep = "prepare --input " + quote(corpus) + " --out " + quote(tmp.file("data")) + " ";
+    check_error(run(prep + "--tokenizer gpt2"), "prepare", "--tokenizer gpt2 needs --vocab-dir");
+    check_error(run(prep + "--tokenizer gpt2 --vocab-dir " + quote(tmp.file("nowhere"))), "prepare", "nowhere: not a directory");
+    write_gpt2_vocab(tmp.path / "vocab", {{"t", "h"}});
+    check_error(run(prep + "--tokenizer char --vocab-dir " + quote(tmp.file("vocab"))), "prepare",
+                "--vocab-dir is for --tokenizer gpt2 only");
+    write_bytes(tmp.file("vocab/encoder.json"), "{\"!\": 0,\n");
+    check_error(run(prep + "--tokenizer gpt2 --vocab-dir " + quote(tmp.file("vocab"))), "prepare",
+                "encoder.json: not valid JSON");
+    CHECK_FALSE(fs::exists(tmp.file("data/meta.json")));
+    write_gpt2_vocab(tmp.path / "vocab", {{"t", "h"}});
+    Result p = run(prep + "--tokenizer gpt2 --vocab-dir " + quote(tmp.file("vocab")));
+    REQUIRE_MESSAGE(p.code == 0, p.err);
+    CHECK(contains(p.out, "tokenizer gpt2: vocab 257"));
+
+    const std::string meta = quote(tmp.file("data/meta.json"));
+    check_error(run("encode --meta " + meta + " --input " + quote(tmp.file("nope.txt"))), "encode", "nope.txt");
+    check_error(run("encode --meta " + quote(tmp.file("none/meta.json")) + " --input " + quote(corpus)), "encode",
+                "none/meta.json");
+    check_error(run("encode --input " + quote(corpus)), "encode", "--meta");
+    auto decode_error = [&](const std::string& ids, const std::string& part) {
+      write_bytes(tmp.file("ids.json"), ids);
+      Result r = run("decode --meta " + meta + " --input " + quote(tmp.file("ids.json")));
+      check_error(r, "decode", part);
+      CHECK(r.out.empty());  // nothing is written before every id is checked
+    };
+    decode_error("[116, 257]", "element 1 (257) is not a token id in [0, 257)");
+    decode_error("[-1]", "element 0 (-1) is not a token id");
+    decode_error("[4294967301]", "element 0 (4294967301) is not a token id");  // 2^32 + 5 is not 5
+    decode_error("[1.5]", "element 0 (1.5) is not a token id");
+    decode_error("[\"7\"]", "element 0 (\"7\") is not a token id");
+    decode_error("{\"ids\": [1]}", "not a JSON array of token ids");
+    decode_error("[1, 2", "not valid JSON");
+    check_error(run("decode --meta " + meta + " --input " + quote(tmp.file("nope.json"))), "decode", "nope.json");
+
+    // A char vocabulary refuses a character it lacks, by name and place.
+    Result c = run("prepare --input " + quote(corpus) + " --out " + quote(tmp.file("char")));
+    REQUIRE(c.code == 0);
+    write_bytes(tmp.file("zebra.txt"), "a Zebra");
+    check_error(run("encode --meta " + quote(tmp.file("char/meta.json")) + " --input " + quote(tmp.file("zebra.txt"))),
+                "encode", "zebra.txt: character U+005A 'Z' at byte offset 2");
+  }
+}
+
+TEST_SUITE("gpt2") {
+  TEST_CASE("prepare --tokenizer gpt2 with GPT-2's files; encode prints GPT-2's ids, decode gives the text back") {
+    const std::string vocab = gpt2_vocab_dir();
+    if (vocab.empty()) {
+      MESSAGE(gpt2_skip_message());
+      return;
+    }
+    TempDir tmp;
+    const std::string fixtures = std::string(NF_SOURCE_DIR) + "/tests/data/gpt2/";
+    Result p = run("prepare --input " + quote(fixtures + "english.txt") + " --out " + quote(tmp.file("data")) +
+                   " --tokenizer gpt2 --vocab-dir " + quote(vocab));
+    REQUIRE_MESSAGE(p.code == 0, p.err);
+    CHECK(contains(p.out, "tokenizer gpt2: vocab 50257"));
+    const std::string meta = quote(tmp.file("data/meta.json"));
+    for (const char* name : {"english", "unicode", "code"}) {
+      CAPTURE(name);
+      Result e = run("encode --meta " + meta + " --input " + quote(fixtures + name + ".txt"));
+      REQUIRE_MESSAGE(e.code == 0, e.err);
+      CHECK(nlohmann::json::parse(e.out) == nlohmann::json::parse(read_bytes(fixtures + name + ".ids.json")));
+      Result d = run("decode --meta " + meta + " --input " + quote(fixtures + name + ".ids.json"));
+      REQUIRE_MESSAGE(d.code == 0, d.err);
+      CHECK(d.out == read_bytes(fixtures + name + ".txt"));
+    }
+  }
+}
