@@ -16,6 +16,8 @@ int cmd_attention_map(int argc, char** argv);
 int cmd_graph(int argc, char** argv);
 int cmd_trace(int argc, char** argv);
 int cmd_noise_plot(int argc, char** argv);
+int cmd_import_gpt2(int argc, char** argv);
+int cmd_export_gpt2(int argc, char** argv);
 
 struct Command {
   const char* name;
@@ -39,5 +41,7 @@ inline constexpr Command kCommands[] = {
     {"graph", cmd_graph, "draw the autograd graph of a tiny GPT (SVG, PNG or DOT)"},
     {"trace", cmd_trace, "print the backward pass of a tiny GPT node by node"},
     {"noise-plot", cmd_noise_plot, "PNG of a noise model's sigma (or mu) per layer and head over training"},
+    {"import-gpt2", cmd_import_gpt2, "convert Hugging Face GPT-2 weights into a checkpoint (base or a variant)"},
+    {"export-gpt2", cmd_export_gpt2, "write a base checkpoint as Hugging Face GPT-2 (config.json + model.safetensors)"},
 };
 }  // namespace nf::cli

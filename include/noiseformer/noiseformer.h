@@ -47,8 +47,9 @@
 #include "data/tokenizer.h"
 #include "data/utf8.h"
 
-// io/: checkpoints (save_model / load_model) and safetensors
+// io/: checkpoints (save_model / load_model), safetensors, Hugging Face GPT-2 weights
 #include "io/checkpoint.h"
+#include "io/gpt2_weights.h"
 #include "io/safetensors.h"
 
 // dist/: data parallelism: communicators (one process, MPI, NCCL), the job (world), the
