@@ -1,7 +1,10 @@
 #pragma once
 // Shared helpers of the CUDA kernels (internal to tensor/kernels/cuda/): error checks, launch sizes,
-// dtype dispatch, the strided offset calculator every elementwise kernel uses, and warp/block
-// reductions. Nothing here is visible outside the .cu files.
+// dtype dispatch, the strided offset calculator every elementwise kernel uses, warp/block
+// reductions, and the row kernels' launch (NF_ROW_LAUNCH) and logsumexp, used by several of the
+// per-family .cu files. Nothing here is visible outside the .cu files. Header-safe, as every .cu
+// file includes it: inline functions, templates, classes defined inline, constexpr constants and
+// one macro; no non-inline definition.
 #include <cuda_runtime.h>
 
 #include <array>
@@ -12,6 +15,7 @@
 
 #include "tensor/kernels/cuda/cuda_backend.h"
 #include "tensor/kernels/cuda/cuda_ops.h"
+#include "tensor/kernels/cuda/device_math.cuh"
 #include "tensor/dtype.h"
 
 namespace nf {
@@ -183,6 +187,29 @@ struct RowGroup {
 constexpr int64_t kWarpRowMax = 1024;
 inline unsigned row_blocks(int64_t rows, bool warp) {
   return static_cast<unsigned>(warp ? (rows + RowGroup<true>::kRowsPerBlock - 1) / RowGroup<true>::kRowsPerBlock : rows);
+}
+
+// Launches KERNEL<T, warp?> over `rows` rows of n, one row group each (used inside nf::cuda: the
+// names in it are unqualified).
+#define NF_ROW_LAUNCH(KERNEL, T, rows, n, ...)                                                        \
+  do {                                                                                                \
+    if ((n) <= kWarpRowMax)                                                                           \
+      KERNEL<T, true><<<row_blocks(rows, true), kThreads, 0, stream()>>>(__VA_ARGS__);               \
+    else                                                                                              \
+      KERNEL<T, false><<<row_blocks(rows, false), kThreads, 0, stream()>>>(__VA_ARGS__);             \
+  } while (0)
+
+// logsumexp of a row: max + log Σ exp(x − max).
+template <class T, bool W>
+__device__ T row_logsumexp(const T* xr, int64_t n, T* smem) {
+  const int t = RowGroup<W>::rank(), S = RowGroup<W>::size();
+  T m = -Limits<T>::inf();
+  for (int64_t j = t; j < n; j += S) m = xr[j] > m ? xr[j] : m;
+  m = RowGroup<W>::max(m, smem, -Limits<T>::inf());
+  T s = 0;
+  for (int64_t j = t; j < n; j += S) s += m_exp(xr[j] - m);
+  s = RowGroup<W>::sum(s, smem);
+  return m + m_log(s);
 }
 
 // ---- device temporaries -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// CUDA copies and fills (tensor/kernels/copy.h), through tensor/kernels/cuda/kernels.cu.
+// CUDA copies and fills (tensor/kernels/copy.h), through tensor/kernels/cuda/copy.cu.
 #include "tensor/kernels/cuda/copy.h"
 
 #include "tensor/kernels/cuda/cuda_ops.h"

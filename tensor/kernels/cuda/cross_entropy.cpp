@@ -1,4 +1,4 @@
-// CUDA cross-entropy (tensor/kernels/cross_entropy.h), through tensor/kernels/cuda/kernels_nn.cu.
+// CUDA cross-entropy (tensor/kernels/cross_entropy.h), through tensor/kernels/cuda/cross_entropy.cu.
 // The row count stays on the device between forward and backward: nothing is read back.
 #include "tensor/kernels/cuda/cross_entropy.h"
 

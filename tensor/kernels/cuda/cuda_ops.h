@@ -9,6 +9,12 @@
 // same counter based random numbers); docs/cuda.md lists each kernel and how it is checked
 // (tests/tensor/test_cuda.cpp).
 //
+// Each launcher is defined in the .cu file of its family, tensor/kernels/cuda/<family>.cu, beside
+// the twin <family>.cpp that calls it: unary, binary, masked_fill, where in elementwise.cu; copy,
+// fill in copy.cu; sum, sum_rows, sum_cols, max_lastdim, max_backward, cumsum in reduce.cu;
+// sum_squares_accumulate and adamw_step in optim.cu; gemm in blas.cu; the host twins in random.cu
+// (generator) and elementwise.cu (GELU); the other sections in the file of their name.
+//
 // Conventions
 //   dt        F32 or F64 (the floating dtype of every floating pointer in the call)
 //   shape     the logical shape an elementwise kernel walks (at most kMaxDims dims after

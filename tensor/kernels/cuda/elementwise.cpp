@@ -1,5 +1,5 @@
 // CUDA elementwise kernels (tensor/kernels/elementwise.h), through the launchers of
-// tensor/kernels/cuda/kernels.cu: each kernels:: op maps onto the cuda:: op of the same name,
+// tensor/kernels/cuda/elementwise.cu: each kernels:: op maps onto the cuda:: op of the same name,
 // whose element functions repeat the CPU lambdas' arithmetic.
 #include "tensor/kernels/cuda/elementwise.h"
 

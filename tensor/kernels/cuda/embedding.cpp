@@ -1,4 +1,4 @@
-// CUDA embedding (tensor/kernels/embedding.h), through tensor/kernels/cuda/kernels_nn.cu: the
+// CUDA embedding (tensor/kernels/embedding.h), through tensor/kernels/cuda/embedding.cu: the
 // backward sorts positions by id (stable) and sums each id's rows in position order, as the CPU.
 #include "tensor/kernels/cuda/embedding.h"
 

@@ -1,4 +1,4 @@
-// CUDA id checks (tensor/kernels/ids.h), through tensor/kernels/cuda/kernels_nn.cu.
+// CUDA id checks (tensor/kernels/ids.h), through tensor/kernels/cuda/ids.cu.
 #include "tensor/kernels/cuda/ids.h"
 
 #include "tensor/device_hooks.h"

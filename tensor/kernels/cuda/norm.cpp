@@ -1,4 +1,4 @@
-// CUDA layer_norm / rms_norm (tensor/kernels/norm.h), through tensor/kernels/cuda/kernels_nn.cu.
+// CUDA layer_norm / rms_norm (tensor/kernels/norm.h), through tensor/kernels/cuda/norm.cu.
 #include "tensor/kernels/cuda/norm.h"
 
 #include "tensor/kernels/cuda/cuda_ops.h"

@@ -1,4 +1,4 @@
-// CUDA optimizer kernels (tensor/kernels/optim.h), through tensor/kernels/cuda/kernels.cu: one
+// CUDA optimizer kernels (tensor/kernels/optim.h), through tensor/kernels/cuda/optim.cu: one
 // fused AdamW launch per parameter, all on the one stream (no host round trip in the step).
 #include "tensor/kernels/cuda/optim.h"
 

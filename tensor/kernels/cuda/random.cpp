@@ -1,4 +1,4 @@
-// CUDA random fills (tensor/kernels/random.h), through tensor/kernels/cuda/kernels.cu: the same
+// CUDA random fills (tensor/kernels/random.h), through tensor/kernels/cuda/random.cu: the same
 // counter-based generator as the CPU, evaluated on the device (device_math.cuh).
 #include "tensor/kernels/cuda/random.h"
 

@@ -1,4 +1,4 @@
-// CUDA reductions and scans (tensor/kernels/reduce.h), through tensor/kernels/cuda/kernels.cu.
+// CUDA reductions and scans (tensor/kernels/reduce.h), through tensor/kernels/cuda/reduce.cu.
 #include "tensor/kernels/cuda/reduce.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// CUDA softmax family (tensor/kernels/softmax.h), through tensor/kernels/cuda/kernels_nn.cu.
+// CUDA softmax family (tensor/kernels/softmax.h), through tensor/kernels/cuda/softmax.cu.
 #include "tensor/kernels/cuda/softmax.h"
 
 #include "tensor/kernels/cuda/cuda_ops.h"
