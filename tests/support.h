@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -70,6 +71,17 @@ inline void write_bytes(const std::filesystem::path& path, const std::string& by
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// The noiseformer CLI binary, built into the same directory as the test executable.
+inline std::string cli_binary() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  REQUIRE(n > 0);
+  buf[n] = '\0';
+  const std::filesystem::path bin = std::filesystem::path(buf).parent_path() / "noiseformer";
+  REQUIRE_MESSAGE(std::filesystem::exists(bin), "noiseformer binary not found at " << bin.string());
+  return bin.string();
 }
 
 // The message of the std::exception `f` throws ("" if it does not throw).

@@ -47,17 +47,6 @@ const char* const kNoCuda = "no CUDA device found";
 const char* const kNoCuda = "built without CUDA";
 #endif
 
-// The CLI binary: built into the same directory as this test executable.
-std::string binary() {
-  char buf[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  REQUIRE(n > 0);
-  buf[n] = '\0';
-  const fs::path bin = fs::path(buf).parent_path() / "noiseformer";
-  REQUIRE_MESSAGE(fs::exists(bin), "noiseformer binary not found at " << bin.string());
-  return bin.string();
-}
-
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -78,7 +67,7 @@ Result run(const std::string& args, const std::string& env_prefix = "") {
   fs::create_directories(dir);
   const std::string out = (dir / ("out" + std::to_string(n))).string(), err = (dir / ("err" + std::to_string(n))).string();
   ++n;
-  const std::string cmd = env_prefix + " " + quote(binary()) + " " + args + " >" + quote(out) + " 2>" + quote(err) + " </dev/null";
+  const std::string cmd = env_prefix + " " + quote(cli_binary()) + " " + args + " >" + quote(out) + " 2>" + quote(err) + " </dev/null";
   const int st = std::system(cmd.c_str());
   Result r;
   r.out = read_bytes(out);

@@ -198,17 +198,6 @@ GPTConfig choose(const std::string& attention) {
   return c;
 }
 
-// ---- the command line, as its own process (the binary beside this test executable) ----------
-std::string binary() {
-  char buf[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  REQUIRE(n > 0);
-  buf[n] = '\0';
-  const fs::path bin = fs::path(buf).parent_path() / "noiseformer";
-  REQUIRE_MESSAGE(fs::exists(bin), "noiseformer binary not found at " << bin.string());
-  return bin.string();
-}
-
 struct Run {
   int code = -1;
   std::string out, err;
@@ -219,7 +208,7 @@ Run run(const TempDir& tmp, const std::string& args) {
   static int n = 0;
   const std::string out = tmp.file("stdout" + std::to_string(n)), err = tmp.file("stderr" + std::to_string(n));
   ++n;
-  const int st = std::system((binary() + " " + args + " >" + out + " 2>" + err + " </dev/null").c_str());
+  const int st = std::system((cli_binary() + " " + args + " >" + out + " 2>" + err + " </dev/null").c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : 128, read_bytes(out), read_bytes(err)};
 }
 

@@ -293,12 +293,7 @@ TEST_SUITE("reliability") {
   TEST_CASE("SIGINT: the run finishes its step, saves, exits 130 saying how to resume, and resumes exactly") {
     TempDir dir;
     const std::string data = test::fixture_data(dir, 8, 6000);
-    char buf[PATH_MAX];
-    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    REQUIRE(n > 0);
-    buf[n] = '\0';
-    const std::string bin = (std::filesystem::path(buf).parent_path() / "noiseformer").string();
-    REQUIRE(std::filesystem::exists(bin));
+    const std::string bin = test::cli_binary();
     const std::string out = dir.file("int"), err_path = dir.file("stderr.txt");
     const std::string flags = "--data " + data +
                               " --attention noise-v2 --n-layer 2 --n-head 2 --n-embd 16 --block-size 16 --lowrank 2"
@@ -353,11 +348,7 @@ TEST_SUITE("reliability") {
   }
 
   TEST_CASE("sample refuses a temperature that is not a finite number >= 0") {
-    char buf[PATH_MAX];
-    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    REQUIRE(n > 0);
-    buf[n] = '\0';
-    const std::string bin = (std::filesystem::path(buf).parent_path() / "noiseformer").string();
+    const std::string bin = test::cli_binary();
     for (const char* t : {"nan", "inf", "-1"}) {
       const int st = std::system((bin + " sample --checkpoint none.safetensors --temperature " + t + " 2>/dev/null").c_str());
       CHECK(WEXITSTATUS(st) == 2);  // a bad flag value: status 2, before the checkpoint is read
