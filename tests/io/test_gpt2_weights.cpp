@@ -313,7 +313,9 @@ TEST_SUITE("io") {
     const SafetensorsFile f = load_safetensors(tmp.file("out/model.safetensors"));
     CHECK(f.metadata == std::map<std::string, std::string>{{"format", "pt"}});
     CHECK(f.tensors.size() == hf.values.size());
-    for (const auto& [name, v] : hf.values) {
+    for (const auto& entry : hf.values) {
+      const std::string& name = entry.first;  // a plain name: clang 14 cannot CAPTURE a structured binding
+      const std::vector<float>& v = entry.second;
       CAPTURE(name);
       const RawTensor* r = f.find("transformer." + name);
       REQUIRE(r != nullptr);
