@@ -157,12 +157,13 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
     if (t < 0 || t >= cfg_.vocab_size)
       throw std::invalid_argument("generate: token id " + std::to_string(t) + " outside vocab of " + std::to_string(cfg_.vocab_size));
   std::vector<int64_t> seq = prompt;
+  const Device dev = device();  // once: Module::device() walks every parameter
   auto fresh_cache = [&] { return kv_budget.empty() ? make_cache(0) : make_cache(kv_budget); };
   GPTCache cache = fresh_cache();
   // Feed the prompt (its last block_size tokens) through the cache, token by token.
   auto prefill = [&](size_t from) {
     Tensor logits;
-    for (size_t i = from; i < seq.size(); ++i) logits = forward_step(full({1, 1}, static_cast<double>(seq[i]), DType::I64, device()), cache);
+    for (size_t i = from; i < seq.size(); ++i) logits = forward_step(full({1, 1}, static_cast<double>(seq[i]), DType::I64, dev), cache);
     return logits;
   };
   const size_t start = seq.size() > static_cast<size_t>(cfg_.block_size) ? seq.size() - cfg_.block_size : 0;
@@ -192,7 +193,7 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
       cache = fresh_cache();
       logits = prefill(seq.size() - std::max<size_t>(1, static_cast<size_t>(cfg_.block_size / 2)));
     } else {
-      logits = forward_step(full({1, 1}, static_cast<double>(next), DType::I64, device()), cache);
+      logits = forward_step(full({1, 1}, static_cast<double>(next), DType::I64, dev), cache);
     }
   }
   return seq;
