@@ -16,6 +16,7 @@ int cmd_attention_map(int argc, char** argv);
 int cmd_graph(int argc, char** argv);
 int cmd_trace(int argc, char** argv);
 int cmd_noise_plot(int argc, char** argv);
+int cmd_kv_sweep(int argc, char** argv);
 int cmd_import_gpt2(int argc, char** argv);
 int cmd_export_gpt2(int argc, char** argv);
 
@@ -41,6 +42,7 @@ inline constexpr Command kCommands[] = {
     {"graph", cmd_graph, "draw the autograd graph of a tiny GPT (SVG, PNG or DOT)"},
     {"trace", cmd_trace, "print the backward pass of a tiny GPT node by node"},
     {"noise-plot", cmd_noise_plot, "PNG of a noise model's sigma (or mu) per layer and head over training"},
+    {"kv-sweep", cmd_kv_sweep, "loss against KV-cache budget over a compare folder; the budget at equal loss"},
     {"import-gpt2", cmd_import_gpt2, "convert Hugging Face GPT-2 weights into a checkpoint (base or a variant)"},
     {"export-gpt2", cmd_export_gpt2, "write a base checkpoint as Hugging Face GPT-2 (config.json + model.safetensors)"},
 };

@@ -103,8 +103,6 @@ GPTCache GPT::make_cache(const std::vector<int64_t>& budget) const {
   c.layers.resize(cfg_.n_layer);
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
     if (budget[l] < 0) throw std::invalid_argument("kv budget must be >= 0");
-    if (budget[l] > 0 && !blocks[l]->attn->prunes_cache())
-      throw std::invalid_argument("--kv-budget needs a selective-attention model (it prunes by the selection mask)");
     if (budget[l] == 1) throw std::invalid_argument("kv budget must be at least 2 (the first token is always kept)");
     c.layers[l].budget = budget[l];
   }

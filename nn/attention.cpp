@@ -117,6 +117,19 @@ void LayerCache::evict(int64_t e) {
   --len;
 }
 
+void Attention::make_room(LayerCache& cache) const {
+  if (cache.budget <= 0 || cache.len < cache.budget) return;
+  const int64_t e = eviction_choice(cache);
+  if (e >= 0) cache.evict(e);
+}
+
+int64_t Attention::eviction_choice(const LayerCache& cache) const {
+  int64_t oldest = -1;
+  for (int64_t e = 0; e < cache.len; ++e)
+    if (cache.pos[e] != 0 && (oldest < 0 || cache.pos[e] < cache.pos[oldest])) oldest = e;
+  return oldest;
+}
+
 double max_abs_value(const Tensor& x) {
   double m = 0;
   for (double v : x.to_vector<double>()) m = std::max(m, std::fabs(v));

@@ -16,13 +16,14 @@ namespace nf {
 // (B, X, capacity, Y) — e.g. keys (B, H, cap, d) — and holds `len` valid entries along dim 2.
 // Entries need not be in position order (attention is a sum over keys, so their order does not
 // matter); `pos` records each entry's position. Selective attention also keeps f (B, cap), the
-// running amount by which each cached key has been masked, and may evict entries (budget).
+// running amount by which each cached key has been masked. With a budget, a full cache evicts one
+// entry before each new one (Attention::make_room).
 struct LayerCache {
   std::vector<Tensor> bufs;
   std::vector<int64_t> pos;
   int64_t len = 0;
   Tensor f;            // selective only
-  int64_t budget = 0;  // max entries kept (0 = no limit); selective only
+  int64_t budget = 0;  // max entries kept, the new one included (0 = no limit)
   int64_t peak = 0;    // most entries ever held at once
   int64_t bytes_per_entry = 0;  // Σ over buffers of X·Y elements, in bytes
 
@@ -111,13 +112,20 @@ class Attention : public Module {
   virtual Tensor forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) = 0;
   // The terms this variant adds to the loss, from the last forward (none by default).
   virtual std::vector<LossTerm> loss_terms() const { return {}; }
-  // Whether forward_step can keep the cache within a budget (LayerCache::budget) by evicting keys.
-  virtual bool prunes_cache() const { return false; }
 
   AttentionProbe& probe() { return probe_; }
   const AttentionProbe& probe() const { return probe_; }
 
  protected:
+  // Called by forward_step before it appends the new entry: when the cache holds its budget,
+  // evicts the entry eviction_choice() names, so the layer never holds more than the budget.
+  void make_room(LayerCache& cache) const;
+  // Which cached entry to drop, or -1 for none. By default the oldest, never the first token (a
+  // sliding window plus position 0). Selective attention drops its most-masked entry instead,
+  // under the same never-the-first-token rule, so at equal budgets the two differ only in which
+  // entry they choose.
+  virtual int64_t eviction_choice(const LayerCache& cache) const;
+
   AttentionProbe probe_;
 };
 

@@ -28,6 +28,7 @@ Tensor BaseAttention::forward_step(const Tensor& x, int64_t pos, LayerCache& cac
   ModuleScope scope(this);
   Tensor q, k, v;
   project(x, q, k, v);  // (B, H, 1, d)
+  make_room(cache);
   cache.append({k, v}, pos);
   Tensor K = cache.view(0), V = cache.view(1);                              // (B, H, len, d)
   Tensor att = softmax(step_logits(scores_of(q, K), pos, cache, gen), -1);  // (B, H, 1, len)

@@ -95,6 +95,7 @@ Tensor DiffAttention::forward_step(const Tensor& x, int64_t pos, LayerCache& cac
   ModuleScope scope(this);
   Tensor q1, k1, q2, k2, v;
   project(x, q1, k1, q2, k2, v);  // (B, h, 1, d), v (B, h, 1, 2d)
+  make_room(cache);
   cache.append({k1, k2, v}, pos);
   Tensor a1 = softmax(mul(matmul(q1, cache.view(0).transpose(-1, -2)), scale_), -1);
   Tensor a2 = softmax(mul(matmul(q2, cache.view(1).transpose(-1, -2)), scale_), -1);

@@ -27,17 +27,17 @@ Tensor SelectiveAttention::probabilities(const Tensor& scores, Generator& /*gen*
 }
 
 Tensor SelectiveAttention::forward_step(const Tensor& x, int64_t pos, LayerCache& cache, Generator& gen) {
-  const int64_t B = x.size(0);
-  if (!cache.f.defined()) cache.f = zeros({B, 0}, x.dtype(), x.device());
-  // Keep within budget: drop the most-masked key (never the first token) before adding one.
-  if (cache.budget > 0 && cache.len >= cache.budget) {
-    std::vector<double> f = cache.f.narrow(1, 0, cache.len).select(0, 0).to_vector<double>();
-    int64_t worst = -1;
-    for (int64_t e = 0; e < cache.len; ++e)
-      if (cache.pos[e] != 0 && (worst < 0 || f[e] > f[worst])) worst = e;
-    if (worst >= 0) cache.evict(worst);
-  }
+  // The running mask f lives beside the cached keys (LayerCache::append and evict keep it in step).
+  if (!cache.f.defined()) cache.f = zeros({x.size(0), 0}, x.dtype(), x.device());
   return BaseAttention::forward_step(x, pos, cache, gen);
+}
+
+int64_t SelectiveAttention::eviction_choice(const LayerCache& cache) const {
+  const std::vector<double> f = cache.f.narrow(1, 0, cache.len).select(0, 0).to_vector<double>();
+  int64_t worst = -1;
+  for (int64_t e = 0; e < cache.len; ++e)
+    if (cache.pos[e] != 0 && (worst < 0 || f[e] > f[worst])) worst = e;
+  return worst;
 }
 
 Tensor SelectiveAttention::step_logits(const Tensor& scores, int64_t pos, LayerCache& cache, Generator& gen) {

@@ -16,13 +16,15 @@ class SelectiveAttention : public BaseAttention {
   // {"mem": this layer's L_mem, weight = selective_mem_weight} after a training forward with
   // the term on; a language-modelling term, left out of task fine-tuning.
   std::vector<LossTerm> loss_terms() const override;
-  bool prunes_cache() const override { return true; }
   // No parameters of its own: base attention's count.
   static int64_t parameter_count(const AttentionConfig& cfg) { return BaseAttention::parameter_count(cfg); }
 
  protected:
   Tensor probabilities(const Tensor& scores, Generator& gen) override;
   Tensor step_logits(const Tensor& scores, int64_t pos, LayerCache& cache, Generator& gen) override;
+  // The most-masked key (largest running f of batch row 0; the slots are shared by the rows),
+  // never the first token.
+  int64_t eviction_choice(const LayerCache& cache) const override;
 
  private:
   Tensor mem_loss_;  // L_mem of the last forward (undefined when not computed)

@@ -18,7 +18,9 @@
 #include "train/train_state.h"
 #include "train/config_file.h"
 #include "data/dataset.h"
+#include "study/json_file.h"
 #include "study/plot.h"
+#include "study/stats.h"
 #include "data/tokenizer.h"
 #include "train/train_flags.h"
 
@@ -26,29 +28,6 @@ namespace nf {
 namespace fs = std::filesystem;
 
 namespace {
-
-nlohmann::json read_json_file(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path + ": not valid JSON (" + e.what() + ")");
-  }
-}
-
-void write_json_file(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
-
-double mean_of(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-double sample_std(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean_of(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
 
 std::string with_commas(int64_t n) {
   std::string s = std::to_string(n < 0 ? -n : n), out;
@@ -462,25 +441,6 @@ nlohmann::json results_json(const CompareResult& r) {
 
 namespace {
 
-// Mean over a variant's runs at every iteration all of them logged.
-std::pair<std::vector<double>, std::vector<double>> mean_curve(const std::vector<RunSummary>& runs,
-                                                               const std::string& attention, bool val) {
-  std::map<int64_t, std::vector<double>> at;
-  size_t n = 0;
-  for (const auto& r : runs) {
-    if (r.attention != attention) continue;
-    ++n;
-    for (const auto& [it, l] : val ? r.val_curve : r.train_curve) at[it].push_back(l);
-  }
-  std::vector<double> x, y;
-  for (const auto& [it, ls] : at)
-    if (ls.size() == n) {
-      x.push_back(static_cast<double>(it));
-      y.push_back(mean_of(ls));
-    }
-  return {x, y};
-}
-
 // Trailing moving average over `w` points.
 std::vector<double> smooth(const std::vector<double>& y, size_t w) {
   std::vector<double> out(y.size());
@@ -493,6 +453,35 @@ std::vector<double> smooth(const std::vector<double>& y, size_t w) {
   return out;
 }
 
+// A variant's curve: at every iteration all of its runs logged, the mean over the runs and the
+// lowest and highest of them (the band that shows the seed spread). Training losses are noisy
+// step to step, so each run's is first smoothed by a moving average over 1/25 of its length.
+struct SeedCurve {
+  std::vector<double> x, mean, lo, hi;
+};
+SeedCurve seed_curve(const std::vector<RunSummary>& runs, const std::string& attention, bool val) {
+  std::map<int64_t, std::vector<double>> at;
+  size_t n = 0;
+  for (const auto& r : runs) {
+    if (r.attention != attention) continue;
+    ++n;
+    const auto& curve = val ? r.val_curve : r.train_curve;
+    std::vector<double> l(curve.size());
+    for (size_t k = 0; k < curve.size(); ++k) l[k] = curve[k].second;
+    if (!val) l = smooth(l, std::max<size_t>(1, l.size() / 25));
+    for (size_t k = 0; k < curve.size(); ++k) at[curve[k].first].push_back(l[k]);
+  }
+  SeedCurve c;
+  for (const auto& [it, ls] : at)
+    if (ls.size() == n) {
+      c.x.push_back(static_cast<double>(it));
+      c.mean.push_back(mean_of(ls));
+      c.lo.push_back(*std::min_element(ls.begin(), ls.end()));
+      c.hi.push_back(*std::max_element(ls.begin(), ls.end()));
+    }
+  return c;
+}
+
 }  // namespace
 
 void write_loss_curves(const std::vector<RunSummary>& runs, const std::string& val_png, const std::string& train_png) {
@@ -502,17 +491,19 @@ void write_loss_curves(const std::vector<RunSummary>& runs, const std::string& v
     if (std::find(order.begin(), order.end(), r.attention) == order.end()) order.push_back(r.attention);
     ++seeds[r.attention];
   }
+  size_t n = seeds.empty() ? 0 : seeds.begin()->second;
   std::vector<plot::Series> val, train;
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& a = order[i];
-    auto [vx, vy] = mean_curve(runs, a, true);
-    val.push_back({a, vx, vy, plot::category_color(i), true});
-    auto [tx, ty] = mean_curve(runs, a, false);
-    ty = smooth(ty, std::max<size_t>(1, ty.size() / 25));
-    train.push_back({a, tx, ty, plot::category_color(i), false});
+    SeedCurve v = seed_curve(runs, a, true), t = seed_curve(runs, a, false);
+    val.push_back({a, v.x, v.mean, plot::category_color(i), true});
+    train.push_back({a, t.x, t.mean, plot::category_color(i), false});
+    if (n > 1) {
+      val.back().lo = v.lo, val.back().hi = v.hi;
+      train.back().lo = t.lo, train.back().hi = t.hi;
+    }
   }
-  size_t n = seeds.empty() ? 0 : seeds.begin()->second;
-  const std::string over = n > 1 ? " (mean of " + std::to_string(n) + " seeds)" : "";
+  const std::string over = n > 1 ? " (mean of " + std::to_string(n) + " seeds, band min-max)" : "";
   plot::line_chart(val, "Validation loss" + over, "iteration", "val loss").write_png(val_png);
   plot::line_chart(train, "Training loss, moving average" + over, "iteration", "train loss").write_png(train_png);
 }

@@ -10,7 +10,8 @@
 //                              mean ± std over seeds, training tok/s, peak tensor memory,
 //                              max |attention logit| as the softmax sees it, after the mask)
 //   OUT/results.json           the same numbers, per variant and per run
-//   OUT/loss_curves.png        validation loss vs iteration, one colour per variant (mean over seeds)
+//   OUT/loss_curves.png        validation loss vs iteration, one colour per variant: the mean over
+//                              seeds, and a band from the lowest to the highest seed
 //   OUT/train_loss_curves.png  training loss (moving average), likewise
 // A run whose summary.json matches the requested settings is reused, not retrained; a run with
 // settings.json but no summary.json (interrupted) resumes from its checkpoint state.

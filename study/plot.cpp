@@ -266,14 +266,21 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
   if (pw < 50 || ph < 50) throw std::invalid_argument("chart too small for its legend");
 
   double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
-  for (const Series& s : series)
+  for (const Series& s : series) {
+    if (!s.lo.empty() && (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()))
+      throw std::invalid_argument("line_chart: series '" + s.label + "' has a band of another length than x");
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
       x0 = std::min(x0, s.x[i]);
       x1 = std::max(x1, s.x[i]);
       y0 = std::min(y0, s.y[i]);
       y1 = std::max(y1, s.y[i]);
+      if (!s.lo.empty() && std::isfinite(s.lo[i]) && std::isfinite(s.hi[i])) {
+        y0 = std::min(y0, s.lo[i]);
+        y1 = std::max(y1, s.hi[i]);
+      }
     }
+  }
   if (x0 > x1) x0 = 0, x1 = 1, y0 = 0, y1 = 1;  // no data: empty axes
   if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
   if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
@@ -305,6 +312,29 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
   cv.text((width - Canvas::text_width(title, 2)) / 2, 12, title, kBlack, 2);
   cv.text(left + (pw - Canvas::text_width(x_label)) / 2, height - 20, x_label, kBlack);
   cv.text_vertical(12, top + (ph - Canvas::text_width(y_label)) / 2, y_label, kBlack);
+
+  // bands, under every curve: each pixel column between two points, linearly interpolated
+  const auto blend = [&](int X, int Y, Rgb c) {
+    const Rgb o = cv.get(X, Y);
+    const auto mix = [](uint8_t a, uint8_t b) { return static_cast<uint8_t>(std::lround(0.78 * a + 0.22 * b)); };
+    cv.set(X, Y, {mix(o.r, c.r), mix(o.g, c.g), mix(o.b, c.b)});
+  };
+  for (const Series& s : series) {
+    if (s.lo.empty()) continue;
+    for (size_t i = 0; i + 1 < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.x[i + 1]) || !std::isfinite(s.lo[i]) ||
+          !std::isfinite(s.hi[i]) || !std::isfinite(s.lo[i + 1]) || !std::isfinite(s.hi[i + 1]))
+        continue;
+      const int Xa = px(s.x[i]), Xb = px(s.x[i + 1]);
+      // The last column of a segment is the first of the next: draw it once.
+      const int end = i + 2 < s.x.size() ? Xb - 1 : Xb;
+      for (int X = Xa; X <= end; ++X) {
+        const double t = Xb > Xa ? static_cast<double>(X - Xa) / (Xb - Xa) : 0.0;
+        const int Ylo = py(s.lo[i] + t * (s.lo[i + 1] - s.lo[i])), Yhi = py(s.hi[i] + t * (s.hi[i + 1] - s.hi[i]));
+        for (int Y = Yhi; Y <= Ylo; ++Y) blend(X, Y, s.color);
+      }
+    }
+  }
 
   // curves
   for (const Series& s : series) {

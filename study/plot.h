@@ -4,6 +4,7 @@
 // stb_image_write (Debian package libstb-dev). No image encoding of our own.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nf::plot {
@@ -54,12 +55,18 @@ class Canvas {
 };
 
 // A line chart: one curve per series (x ascending), with axes, ticks and numeric labels, a
-// title, axis labels and a legend box.
+// title, axis labels and a legend box. Bands are blended, so where two overlap both show.
 struct Series {
+  Series() = default;
+  Series(std::string label, std::vector<double> x, std::vector<double> y, Rgb color, bool markers = true)
+      : label(std::move(label)), x(std::move(x)), y(std::move(y)), color(color), markers(markers) {}
   std::string label;
   std::vector<double> x, y;
   Rgb color;
   bool markers = true;  // a small square at every point
+  // Optional spread at each x (e.g. the lowest and highest of several seeds), drawn under the
+  // curve as a translucent band of its colour; empty: no band. Same length as x when given.
+  std::vector<double> lo, hi;
 };
 Canvas line_chart(const std::vector<Series>& series, const std::string& title, const std::string& x_label,
                   const std::string& y_label, int width = 900, int height = 560);

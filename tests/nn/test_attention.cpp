@@ -1,8 +1,8 @@
 // The attention variants (nn/), specified by property on small GPTs: equivalences between
 // variants (symmetric = base with W_k := W_q; noise at its mean = symmetric; shared-diff without
 // low-rank updates = diff with equal branches), NoiseFormer's noise and KL term with its
-// gradient, differential attention's λ and its closed form, and selective attention's mask and
-// pruning budget.
+// gradient, differential attention's λ and its closed form, selective attention's mask and
+// pruning budget, and the sliding window every other variant keeps under a budget.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -411,15 +411,58 @@ TEST_SUITE("nn") {
     GPTCache big = m.make_cache(T);
     Tensor a = decode_all(m, x, 1, T, big), b = m.forward(ids(x, 1, T)).logits;
     CHECK(max_abs_diff(a, b) < 1e-5 * std::max(1.0, max_abs_value(b)));
-    // Budgets are for selective models only, and must leave room beyond the first token.
+    // Budgets must leave room beyond the first token, and come one for all layers or one per layer.
     CHECK_THROWS_AS(m.make_cache(1), std::invalid_argument);
     CHECK_THROWS_AS(m.make_cache(-1), std::invalid_argument);
     CHECK_THROWS_AS(m.make_cache(std::vector<int64_t>{4}), std::invalid_argument);
-    CHECK_THROWS_AS(GPT(tiny("base")).make_cache(4), std::invalid_argument);
     // generate() with a budget runs past the budget and respects the prompt.
     Generator s(3);
     std::vector<int64_t> out = m.generate({1, 2, 3}, 12, 1.0, 0, s, {budget, budget});
     CHECK(out.size() == 15u);
     CHECK(std::vector<int64_t>(out.begin(), out.begin() + 3) == std::vector<int64_t>{1, 2, 3});
+  }
+
+  TEST_CASE("without selection a budget is a sliding window that keeps the first token") {
+    // One layer, so the logits at step t depend on exactly the tokens whose keys the layer holds:
+    // position 0 and the newest budget − 1. Changing every token outside that set must leave them
+    // unchanged, and changing one inside must not.
+    const int64_t T = 12, W = 5;
+    for (const std::string attention : {"base", "base+alibi", "symmetric", "noise-v1", "noise-v2", "diff", "shared-diff"}) {
+      CAPTURE(attention);
+      const bool alibi = attention == "base+alibi";
+      GPTConfig c = tiny_gpt(alibi ? "base" : attention, 8, T, 2, 11, /*n_layer=*/1);
+      if (alibi) c.pos_bias = "alibi";
+      GPT m(c, 31);
+      perturb(m, 0.5, 32);
+      m.eval();
+      const std::vector<int64_t> x = random_ids(T, c.vocab_size, 33);
+      GPTCache cache = m.make_cache(W);
+      const Tensor logits = decode_all(m, x, 1, T, cache);  // (1, T, V)
+      for (int64_t t = 0; t < T; ++t) {
+        CAPTURE(t);
+        auto in_window = [&](int64_t j) { return j == 0 || j > t - W + 1; };
+        std::vector<int64_t> outside = x, inside = x;
+        for (int64_t j = 1; j <= t; ++j)
+          if (!in_window(j)) outside[j] = (x[j] + 1) % c.vocab_size;
+        inside[t == 0 ? 0 : t - 1] = (x[t == 0 ? 0 : t - 1] + 1) % c.vocab_size;
+        GPTCache a = m.make_cache(W), b = m.make_cache(W);
+        const Tensor got = decode_all(m, outside, 1, t + 1, a).select(1, t);
+        const Tensor changed = decode_all(m, inside, 1, t + 1, b).select(1, t);
+        CHECK(max_abs_diff(got, logits.select(1, t)) == 0.0);
+        CHECK(max_abs_diff(changed, logits.select(1, t)) > 0.0);
+        std::vector<int64_t> held = a.layers[0].pos;
+        std::sort(held.begin(), held.end());
+        std::vector<int64_t> want;
+        for (int64_t j = 0; j <= t; ++j)
+          if (in_window(j)) want.push_back(j);
+        CHECK(held == want);
+        CHECK(a.layers[0].peak <= W);
+      }
+      // Until the window is full, decoding with a budget is decoding without one.
+      GPTCache full = m.make_cache(0);
+      const Tensor unpruned = decode_all(m, x, 1, T, full);
+      CHECK(max_abs_diff(logits.narrow(1, 0, W), unpruned.narrow(1, 0, W)) == 0.0);
+      CHECK(max_abs_diff(logits, unpruned) > 0.0);
+    }
   }
 }
