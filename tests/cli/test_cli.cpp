@@ -198,6 +198,9 @@ TEST_SUITE("cli") {
     check_error(run("train --data x --out " + quote(tmp.file("r")) + " --pos-bias rope"), "train", "rope");
     check_error(run("noise-plot --log " + quote(tmp.file("none.jsonl")) + " --out " + quote(tmp.file("n.png"))),
                 "noise-plot", "none.jsonl");
+    check_error(run("kv-sweep --runs " + quote(tmp.file("no-runs")) + " --variants base"), "kv-sweep", "not a directory");
+    check_error(run("kv-sweep --runs " + quote(tmp.path.string()) + " --variants base --budgets 8"), "kv-sweep",
+                "must include 0");
     // A config value the model rejects (n_embd not divisible by n_head).
     check_error(run("train --data x --out " + quote(tmp.file("r")) + " --n-embd 10 --n-head 3"), "train", "n_embd");
     CHECK_FALSE(fs::exists(tmp.file("r") + "/ckpt.safetensors"));
