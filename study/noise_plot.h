@@ -1,19 +1,23 @@
 #pragma once
 // "What the noise learns": NoiseFormer's σ (or μ) per layer and per ε map over a run, read from
-// the evaluation lines of its log.jsonl (train/noise_log.h writes them) and drawn as one line
-// chart per layer, one curve per map (noise-v1: one per layer; noise-v2: one per head), panels
-// in a grid of two columns. `noiseformer noise-plot` (docs/cli.md).
+// the evaluation lines of its log.jsonl (train/noise_log.h writes them), or — for relpos noise —
+// against distance in a checkpoint, drawn as one line chart per layer, one curve per map
+// (noise-v1: one per layer; noise-v2: one per head), panels in a grid of two columns.
+// `noiseformer noise-plot` (docs/cli.md).
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "models/gpt.h"
 #include "study/plot.h"
 
 namespace nf {
 
 struct NoiseHistory {
-  std::vector<int64_t> iters;  // the evaluation lines' iterations, ascending
-  // sigma[k][layer][map] (likewise mu) at iters[k].
+  // The x axis, ascending: the evaluation lines' iterations (read_noise_history), or the causal
+  // distances 0 … block_size − 1 (noise_by_distance).
+  std::vector<int64_t> x;
+  // sigma[k][layer][map] (likewise mu) at x[k].
   std::vector<std::vector<std::vector<double>>> sigma, mu;
 };
 
@@ -23,8 +27,14 @@ struct NoiseHistory {
 // in number between lines.
 NoiseHistory read_noise_history(const std::string& log_jsonl);
 
-// One panel per layer — "layer l: sigma per head" — with one curve per map over the iterations.
+// A noise_mean=relpos model's learnt tables at one moment, against the distance i − j between
+// query and key: whether μ became a recency bias and at which distances σ shrank. Throws for a
+// model without relpos noise.
+NoiseHistory noise_by_distance(const GPT& model);
+
+// One panel per layer — "layer l: sigma per head" — with one curve per map over h.x.
 // `param`: "sigma" or "mu".
-plot::Canvas noise_chart(const NoiseHistory& h, const std::string& param, const std::string& title);
+plot::Canvas noise_chart(const NoiseHistory& h, const std::string& param, const std::string& title,
+                         const std::string& x_label = "iteration");
 
 }  // namespace nf

@@ -18,6 +18,7 @@
 #include "autograd/node.h"
 #include "models/gpt.h"
 #include "nn/diff_attention.h"
+#include "nn/noise_attention.h"
 #include "study/attention_map.h"
 #include "io/checkpoint.h"
 #include "study/compare.h"
@@ -307,7 +308,7 @@ TEST_SUITE("study") {
                           R"({"iter":3,"train_loss":2.0,"val_loss":2.1,"noise_sigma":[[0.5,0.4],[0.6,0.7],[0.9,1.1]],"noise_mu":[[0,0],[0,0],[0,0.25]]})" + "\n" +
                           R"({"iter":3,"train_)");  // cut short by a kill
     NoiseHistory h = read_noise_history(path);
-    CHECK(h.iters == std::vector<int64_t>{1, 3});
+    CHECK(h.x == std::vector<int64_t>{1, 3});
     REQUIRE(h.sigma.size() == 2);
     CHECK(h.sigma[1][2][1] == 1.1);
     CHECK(h.mu[0][2][1] == 0.5);
@@ -324,6 +325,34 @@ TEST_SUITE("study") {
     write_bytes(path, std::string(R"({"iter":1,"noise_sigma":[[1.0]],"noise_mu":[[0.0]]})") + "\n" +
                           R"({"iter":2,"noise_sigma":[[1.0,2.0]],"noise_mu":[[0.0,0.0]]})" + "\n");
     CHECK_THROWS_WITH_AS(read_noise_history(path), doctest::Contains("differ"), std::runtime_error);
+  }
+
+  TEST_CASE("noise by distance: a relpos model's tables read per layer, map and distance") {
+    for (const std::string attention : {"noise-v1", "noise-v2"}) {
+      CAPTURE(attention);
+      GPTConfig c = nf::test::tiny_gpt(attention, 8, 6, 2, 11, 2);
+      c.noise_mean = "relpos";
+      GPT m(c, 5);
+      perturb(m, 0.3, 6);
+      const NoiseHistory h = noise_by_distance(m);
+      CHECK(h.x == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+      const size_t maps = attention == "noise-v2" ? 2 : 1;
+      for (size_t l = 0; l < 2; ++l) {
+        const auto a = std::dynamic_pointer_cast<NoiseAttention>(m.blocks[l]->attn);
+        REQUIRE(a);
+        const std::vector<double> mu = a->noise_mu.to_vector<double>(), lv = a->noise_logvar.to_vector<double>();
+        for (size_t d = 0; d < 6; ++d) {
+          REQUIRE(h.mu[d][l].size() == maps);
+          for (size_t k = 0; k < maps; ++k) {
+            CHECK(h.mu[d][l][k] == mu[k * 6 + d]);
+            CHECK(h.sigma[d][l][k] == doctest::Approx(std::exp(0.5 * lv[k * 6 + d])));
+          }
+        }
+      }
+    }
+    CHECK_THROWS_WITH_AS(noise_by_distance(GPT(nf::test::tiny_gpt("noise-v2", 8, 6))), doctest::Contains("noise_mean relpos"),
+                         std::invalid_argument);
+    CHECK_THROWS_AS(noise_by_distance(GPT(nf::test::tiny_gpt("base", 8, 6))), std::invalid_argument);
   }
 
   TEST_CASE("loss-curve PNGs decode, have the chart's size and are not blank") {
