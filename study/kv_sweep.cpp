@@ -136,7 +136,8 @@ void write_plot(const fs::path& out, const KVSweepOptions& opt, const KVSweepRes
   const double target = r.reference_loss * (1 + opt.tolerance);
   series.push_back({opt.reference + " full context +" + format_double("%g", 100 * opt.tolerance) + "%", {lo, hi},
                     {target, target}, plot::kGrey, false});
-  plot::line_chart(series, "Val loss against KV-cache budget", "cached entries per layer", "val loss")
+  plot::line_chart(series, "Val loss against KV-cache budget", "cached entries per layer (log scale)", "val loss", 900, 560,
+                   /*log2_x=*/true)
       .write_png((out / "kv_sweep.png").string());
 }
 

@@ -10,7 +10,7 @@
 //                       settings match is reused, so an interrupted sweep resumes
 //   OUT/kv_sweep.md     loss per budget and variant (mean ± std over seeds), then the
 //                       equal-loss table
-//   OUT/kv_sweep.png    loss against budget, one curve per variant (band: min–max over seeds),
+//   OUT/kv_sweep.png    loss against budget (log scale), one curve per variant (band: min–max over seeds),
 //                       and the reference's loss × (1 + tolerance) as a grey line
 #include <cstdint>
 #include <functional>

@@ -257,7 +257,9 @@ std::string tick_label(double v, double step) {
 }
 
 Canvas line_chart(const std::vector<Series>& series, const std::string& title, const std::string& x_label,
-                  const std::string& y_label, int width, int height) {
+                  const std::string& y_label, int width, int height, bool log2_x) {
+  // Positions along x are drawn at tx(x): the value itself, or its base-2 logarithm.
+  const auto tx = [log2_x](double x) { return log2_x ? (x > 0 ? std::log2(x) : NAN) : x; };
   Canvas cv(width, height);
   int legend_w = 0;
   for (const Series& s : series) legend_w = std::max(legend_w, Canvas::text_width(s.label) + 34);
@@ -270,9 +272,9 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
     if (!s.lo.empty() && (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()))
       throw std::invalid_argument("line_chart: series '" + s.label + "' has a band of another length than x");
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
-      x0 = std::min(x0, s.x[i]);
-      x1 = std::max(x1, s.x[i]);
+      if (!std::isfinite(tx(s.x[i])) || !std::isfinite(s.y[i])) continue;
+      x0 = std::min(x0, tx(s.x[i]));
+      x1 = std::max(x1, tx(s.x[i]));
       y0 = std::min(y0, s.y[i]);
       y1 = std::max(y1, s.y[i]);
       if (!s.lo.empty() && std::isfinite(s.lo[i]) && std::isfinite(s.hi[i])) {
@@ -288,6 +290,11 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
   y0 -= pad;
   y1 += pad;
   std::vector<double> xt = nice_ticks(x0, x1, 8), yt = nice_ticks(y0, y1, 7);
+  if (log2_x) {  // a tick at every power of two in range, labelled with its value
+    xt.clear();
+    for (double k = std::ceil(x0); k <= x1 + 1e-9; k += 1) xt.push_back(k);
+  }
+  // px takes a position on the drawn axis (tx already applied), py a value.
   auto px = [&](double x) { return left + static_cast<int>(std::lround((x - x0) / (x1 - x0) * (pw - 1))); };
   auto py = [&](double y) { return top + ph - 1 - static_cast<int>(std::lround((y - y0) / (y1 - y0) * (ph - 1))); };
 
@@ -297,7 +304,7 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
     const int X = px(v);
     cv.fill_rect(X, top, 1, ph, kLightGrey);
     cv.fill_rect(X, top + ph, 1, 5, kBlack);
-    const std::string l = tick_label(v, xs);
+    const std::string l = log2_x ? tick_label(std::exp2(v), 1) : tick_label(v, xs);
     cv.text(X - Canvas::text_width(l) / 2, top + ph + 9, l, kBlack);
   }
   for (double v : yt) {
@@ -322,10 +329,10 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
   for (const Series& s : series) {
     if (s.lo.empty()) continue;
     for (size_t i = 0; i + 1 < s.x.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.x[i + 1]) || !std::isfinite(s.lo[i]) ||
+      if (!std::isfinite(tx(s.x[i])) || !std::isfinite(tx(s.x[i + 1])) || !std::isfinite(s.lo[i]) ||
           !std::isfinite(s.hi[i]) || !std::isfinite(s.lo[i + 1]) || !std::isfinite(s.hi[i + 1]))
         continue;
-      const int Xa = px(s.x[i]), Xb = px(s.x[i + 1]);
+      const int Xa = px(tx(s.x[i])), Xb = px(tx(s.x[i + 1]));
       // The last column of a segment is the first of the next: draw it once.
       const int end = i + 2 < s.x.size() ? Xb - 1 : Xb;
       for (int X = Xa; X <= end; ++X) {
@@ -341,11 +348,11 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
     int lx = 0, ly = 0;
     bool have = false;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) {
+      if (!std::isfinite(tx(s.x[i])) || !std::isfinite(s.y[i])) {
         have = false;
         continue;
       }
-      const int X = px(s.x[i]), Y = py(s.y[i]);
+      const int X = px(tx(s.x[i])), Y = py(s.y[i]);
       if (have) cv.line(lx, ly, X, Y, s.color, 2);
       if (s.markers) cv.fill_rect(X - 2, Y - 2, 5, 5, s.color);
       lx = X, ly = Y, have = true;

@@ -68,8 +68,10 @@ struct Series {
   // curve as a translucent band of its colour; empty: no band. Same length as x when given.
   std::vector<double> lo, hi;
 };
+// log2_x: the x axis in powers of two (x > 0; ticks at 1, 2, 4, …, labelled with the values), for
+// quantities such as cache sizes whose interesting range spans several octaves.
 Canvas line_chart(const std::vector<Series>& series, const std::string& title, const std::string& x_label,
-                  const std::string& y_label, int width = 900, int height = 560);
+                  const std::string& y_label, int width = 900, int height = 560, bool log2_x = false);
 
 // "Nice" tick positions covering [lo, hi] (about `target` of them, steps of 1, 2 or 5 × 10^k).
 std::vector<double> nice_ticks(double lo, double hi, int target = 6);

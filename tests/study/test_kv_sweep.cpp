@@ -165,6 +165,11 @@ TEST_SUITE("study") {
     };
     CHECK(count(plain) == 0);
     CHECK(count(banded) > 1000);
+    // On a log2 x axis the same series draws its band too, and x <= 0 is left out, not drawn.
+    plot::Series l{"b", {0, 2, 8, 64}, {3, 2, 1.5, 1.4}, plot::category_color(0), false};
+    l.lo = {3, 1.9, 1.4, 1.3};
+    l.hi = {3, 2.1, 1.6, 1.5};
+    CHECK(count(plot::line_chart({l}, "t", "x", "y", 400, 300, /*log2_x=*/true)) > 1000);
     s.hi.pop_back();
     CHECK_THROWS_WITH_AS(plot::line_chart({s}, "t", "x", "y", 400, 300), doctest::Contains("band of another length"),
                          std::invalid_argument);
