@@ -4,6 +4,7 @@
 // turned into one line on stderr by main.cpp.
 namespace nf::cli {
 int cmd_prepare(int argc, char** argv);
+int cmd_corpus(int argc, char** argv);
 int cmd_encode(int argc, char** argv);
 int cmd_decode(int argc, char** argv);
 int cmd_train(int argc, char** argv);
@@ -29,6 +30,7 @@ struct Command {
 // Every sub-command, in `noiseformer --help` order. main.cpp dispatches through this table and
 // the tests walk it, so a new command is listed, reachable and checked in one place.
 inline constexpr Command kCommands[] = {
+    {"corpus", cmd_corpus, "write an English text corpus (WordNet, or GLUE's training sentences) for prepare"},
     {"prepare", cmd_prepare, "tokenize a text corpus into train.bin / val.bin / meta.json"},
     {"encode", cmd_encode, "print a file's token ids as a JSON array (the tokenizer of a meta.json)"},
     {"decode", cmd_decode, "write the text of a JSON array of token ids to stdout, byte for byte"},

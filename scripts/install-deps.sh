@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages noiseformer needs to build, test and run its main job.
+# Installs the Debian packages noiseformer needs to build, test and run its main job, and the
+# two corpora its commands read: bible-kjv (prepare's default text) and wordnet-base (WordNet 3.0,
+# for `noiseformer corpus wordnet`).
 # Safe to run repeatedly: apt-get is only called when something is missing.
 #   scripts/install-deps.sh              what the build, the tests and the main job need
 #   scripts/install-deps.sh --fuzz       also clang with libFuzzer and its OpenMP (scripts/fuzz.sh)
@@ -9,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev doctest-dev nlohmann-json3-dev libcli11-dev
-      libicu-dev libstb-dev bible-kjv graphviz libopenmpi-dev openmpi-bin)
+      libicu-dev libstb-dev bible-kjv wordnet-base graphviz libopenmpi-dev openmpi-bin)
 gpt2_vocab=0
 for arg in "$@"; do
   case "$arg" in
