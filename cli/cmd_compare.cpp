@@ -21,8 +21,8 @@ int cmd_compare(int argc, char** argv) {
                  "comma-separated variants (default: the seven attentions): attention names, or with --preset "
                  "any X that has <configs-dir>/<preset>-X.json, e.g. base-alibi")
       ->delimiter(',');
-  app.add_option("--preset", o.preset, "read <configs-dir>/<preset>-<attention>.json for each variant")
-      ->check(CLI::IsMember({"tiny", "small"}));
+  app.add_option("--preset", o.preset,
+                 "read <configs-dir>/<preset>-<variant>.json for each variant (configs/: tiny, small, english)");
   app.add_option("--configs-dir", o.configs_dir, "where the preset files are")->capture_default_str();
   app.add_option("--seeds", o.seeds, "runs per variant, seeds S, S+1, …")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seed", seed, "first seed (default: the preset's, else 1337)");

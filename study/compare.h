@@ -31,7 +31,7 @@ struct CompareOptions {
   std::string data_dir;  // "" with a preset: the preset's "data"
   std::string out_dir;
   std::vector<std::string> attentions;  // the variants; empty: the seven attentions
-  std::string preset;                   // "tiny" | "small" | "" (none: TrainOptions defaults)
+  std::string preset;                   // e.g. "tiny", "small", "english"; "" (none: TrainOptions defaults)
   std::string configs_dir = "configs";  // where <preset>-<variant>.json live
   // `noiseformer train` flags (name without "--", value), applied over the preset file.
   std::vector<std::pair<std::string, std::string>> overrides;
