@@ -70,6 +70,8 @@ NoiseHistory noise_by_distance(const GPT& model) {
   return h;
 }
 
+nlohmann::json noise_history_json(const NoiseHistory& h) { return {{"x", h.x}, {"sigma", h.sigma}, {"mu", h.mu}}; }
+
 plot::Canvas noise_chart(const NoiseHistory& h, const std::string& param, const std::string& title,
                          const std::string& x_label) {
   if (param != "sigma" && param != "mu") throw std::invalid_argument("noise_chart: param must be sigma or mu, got '" + param + "'");

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "models/gpt.h"
 #include "study/plot.h"
 
@@ -31,6 +33,10 @@ NoiseHistory read_noise_history(const std::string& log_jsonl);
 // query and key: whether μ became a recency bias and at which distances σ shrank. Throws for a
 // model without relpos noise.
 NoiseHistory noise_by_distance(const GPT& model);
+
+// The same numbers as JSON, {"x": [...], "sigma": [x][layer][map], "mu": ...}, so that figures
+// quoted from a chart can be checked against the values it drew.
+nlohmann::json noise_history_json(const NoiseHistory& h);
 
 // One panel per layer — "layer l: sigma per head" — with one curve per map over h.x.
 // `param`: "sigma" or "mu".

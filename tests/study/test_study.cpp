@@ -319,6 +319,10 @@ TEST_SUITE("study") {
     CHECK(p.h == 40 + 2 * 380);  // three layers: two rows
     CHECK(p.colours > 5);
     CHECK_THROWS_WITH_AS(noise_chart(h, "logvar", "x"), doctest::Contains("sigma or mu"), std::invalid_argument);
+    const nlohmann::json j = noise_history_json(h);
+    CHECK(j["x"] == nlohmann::json::array({1, 3}));
+    CHECK(j["sigma"][1][2][1] == 1.1);
+    CHECK(j["mu"][0][2][1] == 0.5);
 
     write_bytes(path, R"({"iter":1,"train_loss":3.0,"val_loss":3.1})" "\n");  // base model: no noise fields
     CHECK_THROWS_WITH_AS(read_noise_history(path), doctest::Contains("no evaluation line with noise_sigma"), std::runtime_error);
