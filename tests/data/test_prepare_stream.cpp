@@ -385,6 +385,26 @@ TEST_SUITE("data") {
     CHECK_FALSE(fs::exists(tmp.file("out/meta.json")));
   }
 
+  TEST_CASE("noiseformer prepare --input FOLDER --threads --bpe-train-bytes: the files of the library call") {
+    TempDir tmp;
+    write_bytes(tmp.file("corpus/1.txt"), fixture_text(21, 3000));
+    write_bytes(tmp.file("corpus/2/x.txt"), fixture_text(22, 3000));
+    const std::string out = tmp.file("out");
+    const Run r = run_cli("prepare --input " + tmp.file("corpus") + " --out " + out +
+                              " --tokenizer bpe --vocab-size 300 --bpe-train-bytes 2000 --threads 2",
+                          tmp);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    nf::PrepareOptions o = options("bpe", nf::kDefaultPrepareChunkBytes, 1);
+    o.val_fraction = 0.1;
+    o.bpe_train_bytes = 2000;
+    const nf::PrepareSummary s = nf::prepare_dataset(nf::TextSource::from_path(tmp.file("corpus")), tmp.file("lib"), o);
+    CHECK(s.bpe_train_bytes <= 2000);
+    for (const char* f : {"train.bin", "val.bin", "meta.json"}) {
+      CAPTURE(f);
+      CHECK(read_bytes(out + "/" + f) == read_bytes(tmp.file("lib") + "/" + f));
+    }
+  }
+
   // ---- what a failed or interrupted prepare leaves -------------------------------------------
   TEST_CASE("prepare: a failure leaves an old dataset as it was; a success replaces all three files") {
     TempDir tmp;
