@@ -1,20 +1,26 @@
 #include "data/dataset.h"
 
+#include <omp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
+#include "data/chunk_reader.h"
+#include "data/ordered_pipeline.h"
+#include "data/progress_meter.h"
+#include "data/split_writer.h"
 #include "data/tokenizer.h"
+#include "data/utf8.h"
 
 namespace nf {
-
-namespace fs = std::filesystem;
 
 // ---- files -----------------------------------------------------------------------------------
 void write_tokens(const std::string& path, const std::vector<uint16_t>& tokens) {
@@ -27,50 +33,164 @@ void write_tokens(const std::string& path, const std::vector<uint16_t>& tokens) 
 }
 
 // ---- prepare ---------------------------------------------------------------------------------
-PrepareSummary prepare_dataset(const std::string& input_text, const std::string& out_dir,
-                               const std::string& tokenizer_kind, int vocab_size,
-                               double val_fraction, const std::string& vocab_dir) {
-  if (!(val_fraction >= 0.0 && val_fraction < 1.0))
-    throw std::runtime_error("--val-fraction must be in [0, 1), got " +
-                             std::to_string(val_fraction));
-  if (vocab_size > 65536)
-    throw std::runtime_error("--vocab-size " + std::to_string(vocab_size) +
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Code points as CharTokenizer counts them: every byte that is not a UTF-8 continuation byte.
+size_t count_code_points(std::string_view text) {
+  size_t n = 0;
+  for (char c : text)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+// Ids as the bytes of little-endian uint16 (the vocabulary was checked to fit).
+std::string little_endian_uint16(const std::vector<int>& ids) {
+  std::string bytes(ids.size() * 2, '\0');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    bytes[2 * i] = static_cast<char>(ids[i] & 0xFF);
+    bytes[2 * i + 1] = static_cast<char>((ids[i] >> 8) & 0xFF);
+  }
+  return bytes;
+}
+
+// The distinct code points of one chunk, or where its first malformed UTF-8 is.
+struct CharsSeen {
+  std::array<bool, 128> ascii{};
+  std::set<char32_t> others;
+  int64_t invalid_at = -1;  // byte offset in the whole text
+};
+
+CharsSeen chars_of(const TextChunk& chunk) {
+  CharsSeen seen;
+  const std::string& t = chunk.text;
+  for (size_t pos = 0; pos < t.size();) {
+    const auto b = static_cast<unsigned char>(t[pos]);
+    if (b < 0x80) {
+      seen.ascii[b] = true;
+      ++pos;
+      continue;
+    }
+    const size_t at = pos;
+    char32_t cp;
+    if (!next_code_point(t, pos, cp)) {
+      seen.invalid_at = static_cast<int64_t>(chunk.offset + at);
+      break;
+    }
+    seen.others.insert(cp);
+  }
+  return seen;
+}
+
+// char: a pass over the text collecting its distinct code points; then the vocabulary is built
+// from them written out once each, which gives the one the whole text would give (sorted,
+// distinct) and build_tokenizer's own checks.
+std::unique_ptr<Tokenizer> char_tokenizer_of(const TextSource& source, const PrepareOptions& opt, int threads) {
+  ChunkReader reader(source, CutRule::CodePoint, opt.chunk_bytes);
+  ProgressMeter meter("characters", source.total_bytes(), opt.progress);
+  std::array<bool, 128> ascii{};
+  std::set<char32_t> others;
+  for_each_chunk_in_order<CharsSeen>(reader, threads, chars_of, [&](TextChunk&& chunk, CharsSeen&& seen) {
+    if (seen.invalid_at >= 0)  // the message CharTokenizer::from_text gives for the whole text
+      throw std::runtime_error("the corpus is not valid UTF-8 (byte offset " + std::to_string(seen.invalid_at) +
+                               "); use --tokenizer byte or bpe");
+    for (size_t c = 0; c < 128; ++c) ascii[c] = ascii[c] || seen.ascii[c];
+    others.insert(seen.others.begin(), seen.others.end());
+    meter.update(chunk.offset + chunk.text.size());
+  });
+  meter.finish();
+  std::string alphabet;
+  for (char32_t c = 0; c < 128; ++c)
+    if (ascii[c]) alphabet += static_cast<char>(c);
+  for (char32_t c : others) alphabet += to_utf8(c);
+  return build_tokenizer("char", alphabet, opt.vocab_size);
+}
+
+// bpe: trained on the longest prefix of at most bpe_train_bytes that ends at a cut: the first
+// chunk of a reader whose chunks are that long.
+std::unique_ptr<Tokenizer> bpe_tokenizer_of(const TextSource& source, const PrepareOptions& opt,
+                                            PrepareSummary& sum) {
+  TextChunk sample;
+  ChunkReader reader(source, CutRule::Words, static_cast<size_t>(opt.bpe_train_bytes));
+  reader.next(sample);
+  sum.bpe_train_bytes = sample.text.size();
+  if (opt.progress)
+    std::fprintf(stderr, "training bpe (vocab %d) on %s%zu bytes...\n", opt.vocab_size ? opt.vocab_size : 1024,
+                 sample.text.size() < source.total_bytes() ? "the first " : "", sample.text.size());
+  return build_tokenizer("bpe", sample.text, opt.vocab_size);
+}
+
+}  // namespace
+
+PrepareSummary prepare_dataset(const TextSource& source, const std::string& out_dir,
+                               const PrepareOptions& opt) {
+  if (!(opt.val_fraction >= 0.0 && opt.val_fraction < 1.0))
+    throw std::runtime_error("--val-fraction must be in [0, 1), got " + std::to_string(opt.val_fraction));
+  if (opt.vocab_size > 65536)
+    throw std::runtime_error("--vocab-size " + std::to_string(opt.vocab_size) +
                              " is over 65536, the most uint16 token files can hold");
-  if (input_text.empty()) throw std::runtime_error("the input text is empty");
+  if (opt.bpe_train_bytes == 0) throw std::runtime_error("--bpe-train-bytes must be positive");
+  const CutRule rule = cut_rule_for(opt.tokenizer);
+  // Flags the tokenizer refuses are refused before any pass over the text.
+  if (opt.tokenizer != "gpt2" && !opt.vocab_dir.empty()) build_tokenizer(opt.tokenizer, "", 0, opt.vocab_dir);
+  if (source.total_bytes() == 0) throw std::runtime_error("the input text is empty");
 
   PrepareSummary sum;
-  sum.text_bytes = input_text.size();
-  for (char c : input_text)  // code points = bytes that are not UTF-8 continuation bytes
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++sum.text_chars;
+  sum.files = source.file_count();
+  sum.text_bytes = source.total_bytes();
+  sum.threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
 
-  const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Tokenizer> tok = build_tokenizer(tokenizer_kind, input_text, vocab_size, vocab_dir);
-  sum.tokenizer_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const Clock::time_point t0 = Clock::now();
+  std::unique_ptr<Tokenizer> tok;
+  if (opt.tokenizer == "char") tok = char_tokenizer_of(source, opt, sum.threads);
+  else if (opt.tokenizer == "bpe") tok = bpe_tokenizer_of(source, opt, sum);
+  else tok = build_tokenizer(opt.tokenizer, "", opt.vocab_size, opt.vocab_dir);
+  sum.tokenizer_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   sum.tokenizer = tok->name();
   sum.vocab_size = tok->vocab_size();
   if (sum.vocab_size > 65536)
-    throw std::runtime_error("the " + sum.tokenizer + " vocabulary has " +
-                             std::to_string(sum.vocab_size) +
+    throw std::runtime_error("the " + sum.tokenizer + " vocabulary has " + std::to_string(sum.vocab_size) +
                              " ids, over the 65536 uint16 token files can hold");
 
-  const std::vector<int> ids = tok->encode(input_text);
-  sum.tokens = ids.size();
-  // nanoGPT: n = len(data); train = data[:int(n*0.9)], val = data[int(n*0.9):]
-  sum.train_tokens = static_cast<size_t>(static_cast<double>(ids.size()) * (1.0 - val_fraction));
-  sum.val_tokens = ids.size() - sum.train_tokens;
-  const std::vector<uint16_t> train(ids.begin(), ids.begin() + sum.train_tokens);
-  const std::vector<uint16_t> val(ids.begin() + sum.train_tokens, ids.end());
+  // reader -> encode (in parallel) -> writer (in order)
+  struct Encoded {
+    std::string token_bytes;
+    size_t chars = 0;
+  };
+  SplitTokenWriter writer(out_dir);
+  ChunkReader reader(source, rule, opt.chunk_bytes);
+  ProgressMeter meter("encoding", source.total_bytes(), opt.progress);
+  const Tokenizer& encoder = *tok;
+  for_each_chunk_in_order<Encoded>(
+      reader, sum.threads,
+      [&](const TextChunk& chunk) {
+        return Encoded{little_endian_uint16(encoder.encode(chunk.text)), count_code_points(chunk.text)};
+      },
+      [&](TextChunk&& chunk, Encoded&& e) {
+        writer.append(e.token_bytes);
+        sum.text_chars += e.chars;
+        meter.update(chunk.offset + chunk.text.size());
+      });
+  meter.finish();
 
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  if (ec) throw std::runtime_error(out_dir + ": cannot create directory: " + ec.message());
-  const fs::path dir(out_dir);
-  write_tokens((dir / "train.bin").string(), train);
-  write_tokens((dir / "val.bin").string(), val);
   // meta.json last: its presence marks a complete directory.
-  write_file_atomic((dir / "meta.json").string(), tok->to_meta_json().dump() + "\n");
+  const SplitCounts counts = writer.commit(opt.val_fraction, tok->to_meta_json().dump() + "\n");
+  sum.tokens = counts.tokens;
+  sum.train_tokens = counts.train_tokens;
+  sum.val_tokens = counts.val_tokens;
   return sum;
+}
+
+PrepareSummary prepare_dataset(const std::string& input_text, const std::string& out_dir,
+                               const std::string& tokenizer_kind, int vocab_size,
+                               double val_fraction, const std::string& vocab_dir) {
+  PrepareOptions opt;
+  opt.tokenizer = tokenizer_kind;
+  opt.vocab_size = vocab_size;
+  opt.val_fraction = val_fraction;
+  opt.vocab_dir = vocab_dir;
+  return prepare_dataset(TextSource::from_string(input_text, "<memory>"), out_dir, opt);
 }
 
 std::string default_corpus_text() {

@@ -1,13 +1,15 @@
 #pragma once
 // Token datasets in nanoGPT's layout (docs/formats.md, "Token files"): DIR/train.bin and
 // DIR/val.bin hold raw little-endian uint16 token ids with no header, DIR/meta.json the
-// tokenizer. This file prepares such a directory, loads a split, and cuts it into batches.
+// tokenizer. This file prepares such a directory from a text of any size, loads a split, and
+// cuts it into batches.
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "data/text_source.h"
 #include "io/file.h"
 #include "tensor/random.h"
 
@@ -19,22 +21,52 @@ namespace nf {
 void write_tokens(const std::string& path, const std::vector<uint16_t>& tokens);
 
 // ---- prepare ---------------------------------------------------------------------------------
+// The chunk `prepare` reads and tokenizes at a time (data/chunk_reader.h), and the most text bpe
+// trains on: the longest prefix of the input of at most that many bytes that ends at a cut (the
+// whole input when it is shorter).
+constexpr size_t kDefaultPrepareChunkBytes = size_t(1) << 20;
+constexpr uint64_t kDefaultBpeTrainBytes = 16'000'000;
+
+struct PrepareOptions {
+  std::string tokenizer = "char";  // "char", "byte", "bpe" or "gpt2"
+  int vocab_size = 0;              // 0 = the kind's default (tokenizer.h: build_tokenizer)
+  double val_fraction = 0.1;
+  std::string vocab_dir;           // gpt2's encoder.json and vocab.bpe
+  uint64_t bpe_train_bytes = kDefaultBpeTrainBytes;
+  int threads = 0;                 // tokenizing threads; 0 = OpenMP's count (OMP_NUM_THREADS, or one per core)
+  size_t chunk_bytes = kDefaultPrepareChunkBytes;
+  bool progress = false;           // a progress meter on stderr (data/progress_meter.h)
+};
+
 struct PrepareSummary {
   std::string tokenizer;     // "char", "byte", "bpe" or "gpt2"
   int vocab_size = 0;
+  size_t files = 0;          // input files read (0 for text in memory)
   size_t text_bytes = 0;
   size_t text_chars = 0;     // UTF-8 code points (invalid bytes count one each)
+  size_t bpe_train_bytes = 0;  // bpe: the bytes it trained on
   size_t tokens = 0;
   size_t train_tokens = 0;
   size_t val_tokens = 0;
-  double tokenizer_seconds = 0;  // building (bpe: training; gpt2: reading its files) the tokenizer
+  int threads = 0;
+  double tokenizer_seconds = 0;  // building the tokenizer (char: its pass over the text; bpe:
+                                 // reading the sample and training; gpt2: reading its files)
 };
 
-// Builds the tokenizer (tokenizer.h: build_tokenizer; vocab_size 0 = the kind's default;
-// vocab_dir for gpt2), encodes the whole text, and writes out_dir/{train.bin,val.bin,meta.json}
-// (creating out_dir). The split is nanoGPT's: the first int(n·(1−val_fraction)) tokens are
-// train, the rest val. Throws on val_fraction outside [0, 1), a vocabulary over 65536, or
-// unencodable text.
+// Tokenizes `source` into out_dir/{train.bin,val.bin,meta.json} (creating out_dir), streaming:
+// the text is read in chunks cut where the tokenizer's result cannot change
+// (data/chunk_reader.h), encoded on `threads` threads, and the tokens written in order as they
+// come (data/split_writer.h), so memory does not grow with the input. The tokenizer is built
+// first: char from a first pass collecting the text's distinct code points, bpe by training on
+// the first bpe_train_bytes, byte and gpt2 with no pass. The ids are exactly those of
+// build_tokenizer(kind, whole text)->encode(whole text) (bpe: when the input is at most
+// bpe_train_bytes), and the split is nanoGPT's: the first int(n·(1−val_fraction)) tokens are
+// train, the rest val. Throws a one-line error on val_fraction outside [0, 1), a vocabulary
+// over 65536, an empty text, unencodable text (char: invalid UTF-8), or an empty split (train,
+// or val when val_fraction > 0); DIR's files are then left as they were.
+PrepareSummary prepare_dataset(const TextSource& source, const std::string& out_dir,
+                               const PrepareOptions& options);
+// The same for text in memory.
 PrepareSummary prepare_dataset(const std::string& input_text, const std::string& out_dir,
                                const std::string& tokenizer_kind, int vocab_size,
                                double val_fraction, const std::string& vocab_dir = "");
