@@ -26,8 +26,8 @@ int cmd_eval(int argc, char** argv) {
   app.add_option("--split", split, "which split to score: val.bin or train.bin")->check(CLI::IsMember({"val", "train"}))->capture_default_str();
   app.add_option("--batch-size", batch_size, "windows per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--kv-budget", kv_budget,
-                 "selective: decode token by token keeping at most N cached entries per layer "
-                 "(one value, or one per layer); reports the attention memory held");
+                 "decode token by token keeping at most N cached entries per layer (one value, or one per "
+                 "layer; selective evicts its most-masked key, other variants their oldest); reports the memory held");
   app.add_option("--max-windows", max_windows, "with --kv-budget: evaluate only the first N windows (0 = all)")
       ->check(CLI::NonNegativeNumber);
   add_device_option(app, device);

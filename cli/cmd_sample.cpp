@@ -50,7 +50,7 @@ int cmd_sample(int argc, char** argv) {
   app.add_option("--num-samples", num_samples, "independent samples from the same prompt")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seed", seed, "seed of the sampling generator")->capture_default_str();
-  app.add_option("--kv-budget", kv_budget, "selective: cached entries per layer (one value, or one per layer)");
+  app.add_option("--kv-budget", kv_budget, "cached entries per layer (one value, or one per layer; selective evicts its most-masked key, others their oldest)");
   add_device_option(app, device);
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
