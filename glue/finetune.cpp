@@ -7,14 +7,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 
 #include "models/sequence_classifier.h"
 #include "tensor/device_hooks.h"
 #include "io/checkpoint.h"
+#include "io/file.h"
 #include "optim/optim.h"
 #include "train/eval_scope.h"
 #include "train/format.h"
@@ -350,7 +351,12 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   }
 
   // ---- outputs ----
-  if (!opt.out_dir.empty()) fs::create_directories(opt.out_dir);
+  if (!opt.out_dir.empty()) {
+    fs::create_directories(opt.out_dir);
+    // An earlier run's metrics.json goes before the new predictions replace its own, so that a
+    // run killed in between never leaves a metrics.json beside predictions it did not make.
+    fs::remove(fs::path(opt.out_dir) / "metrics.json");
+  }
   nlohmann::ordered_json metrics = nlohmann::ordered_json::object(), majority = nlohmann::ordered_json::object(),
                          pred_files = nlohmann::ordered_json::object(), malformed = nlohmann::ordered_json::object();
   malformed["train"] = train.malformed_rows;
@@ -365,8 +371,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
     malformed[info.dev_sets[d].name] = devs[d].malformed_rows;
     if (!opt.out_dir.empty()) {
       r.predictions_file = (fs::path(opt.out_dir) / ("predictions_" + info.dev_sets[d].name + ".tsv")).string();
-      std::ofstream f(r.predictions_file, std::ios::binary | std::ios::trunc);
-      if (!f) throw std::runtime_error(r.predictions_file + ": cannot write");
+      std::ostringstream f;
       f << "index\tprediction\tlabel\n";
       for (size_t i = 0; i < preds[d].size(); ++i) {
         const GlueExample& ex = devs[d].examples[i];
@@ -378,7 +383,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
           f << ex.id << '\t' << info.label_names[static_cast<size_t>(preds[d][i])] << '\t'
             << info.label_names[static_cast<size_t>(dev_ref[d][i])] << '\n';
       }
-      if (!f) throw std::runtime_error(r.predictions_file + ": write failed");
+      write_file_atomic(r.predictions_file, f.str());
       pred_files[info.dev_sets[d].name] = r.predictions_file;
     }
     result.dev.push_back(std::move(r));
@@ -397,7 +402,10 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   j["lr"] = opt.lr;
   j["batch_size"] = opt.batch_size;
   j["warmup"] = opt.warmup;
+  j["weight_decay"] = opt.weight_decay;
+  j["grad_clip"] = opt.grad_clip;
   j["seed"] = opt.seed;
+  j["max_train"] = opt.max_train;
   j["train_examples"] = N;
   j["train_loss"] = last_train_loss;
   j["truncated"] = {{"train", train_enc.truncated}, {"dev", dev_truncated}};
@@ -406,12 +414,9 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   j["history"] = history;
   if (!opt.out_dir.empty()) j["predictions"] = pred_files;
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  if (!opt.out_dir.empty()) {
-    const fs::path mp = fs::path(opt.out_dir) / "metrics.json";
-    std::ofstream f(mp, std::ios::binary | std::ios::trunc);
-    f << j.dump(2) << "\n";
-    if (!f) throw std::runtime_error(mp.string() + ": write failed");
-  }
+  // Written last and atomically: a metrics.json that exists is complete and describes the
+  // predictions beside it, which is what lets `glue --all` reuse a finished run.
+  if (!opt.out_dir.empty()) write_file_atomic((fs::path(opt.out_dir) / "metrics.json").string(), j.dump(2) + "\n");
   return result;
 }
 
