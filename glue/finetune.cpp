@@ -1,4 +1,4 @@
-// GLUE fine-tuning: encoding, the training loop, dev evaluation, predictions and the --all table.
+// GLUE fine-tuning: encoding, the training loop, dev evaluation and predictions.
 // The protocol and its choices are in glue_finetune.h and docs/glue.md.
 #include "glue/finetune.h"
 
@@ -418,67 +418,6 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   // predictions beside it, which is what lets `glue --all` reuse a finished run.
   if (!opt.out_dir.empty()) write_file_atomic((fs::path(opt.out_dir) / "metrics.json").string(), j.dump(2) + "\n");
   return result;
-}
-
-// ---- the table -------------------------------------------------------------------------------------
-
-const std::vector<std::string>& paper_glue_tasks() {
-  static const std::vector<std::string> t = {"MRPC", "CoLA", "MNLI", "QQP", "RTE", "QNLI", "SST-2"};
-  return t;
-}
-
-std::string glue_table_header(const std::string& task) {
-  const GlueTaskInfo& info = glue_task_info(task);
-  auto short_name = [](const std::string& m) -> std::string {
-    if (m == "f1") return "F1";
-    if (m == "accuracy") return "acc";
-    if (m == "mcc") return "MCC";
-    if (m == "pearson") return "Pearson";
-    if (m == "spearman") return "Spearman";
-    return m;
-  };
-  std::string what;
-  if (info.dev_sets.size() > 1) {
-    for (const auto& d : info.dev_sets) what += (what.empty() ? "" : "/") + std::string(d.name == "matched" ? "m" : d.name == "mismatched" ? "mm" : d.name);
-    what += " " + short_name(info.metrics.front());
-  } else {
-    for (const auto& m : info.metrics) what += (what.empty() ? "" : "/") + short_name(m);
-  }
-  return info.name + " (" + what + ")";
-}
-
-std::string glue_table_cell(const GlueRunResult& r) {
-  std::string cell;
-  for (const auto& d : r.dev)
-    for (auto& [name, v] : d.scores.metrics) cell += (cell.empty() ? "" : "/") + format_double("%.2f", 100.0 * v);
-  return cell;
-}
-
-std::string glue_markdown_table(const std::vector<std::string>& row_labels, const std::vector<std::string>& tasks,
-                                const std::vector<std::vector<const GlueRunResult*>>& results) {
-  auto escape = [](const std::string& s) {
-    std::string o;
-    for (char c : s) {
-      if (c == '|') o += "\\|";
-      else if (c == '\n') o += ' ';
-      else o += c;
-    }
-    return o;
-  };
-  std::string out = "| Model |";
-  for (const auto& t : tasks) out += " " + glue_table_header(t) + " |";
-  out += "\n|---|";
-  for (size_t i = 0; i < tasks.size(); ++i) out += "---|";
-  out += "\n";
-  for (size_t r = 0; r < row_labels.size(); ++r) {
-    out += "| " + escape(row_labels[r]) + " |";
-    for (size_t c = 0; c < tasks.size(); ++c) {
-      const GlueRunResult* res = r < results.size() && c < results[r].size() ? results[r][c] : nullptr;
-      out += " " + (res ? glue_table_cell(*res) : std::string("–")) + " |";
-    }
-    out += "\n";
-  }
-  return out;
 }
 
 }  // namespace nf
