@@ -1,42 +1,27 @@
 // `noiseformer glue`: fine-tune a pre-trained checkpoint on one GLUE task and score its dev set(s)
-// (glue/finetune.h), or with --all a list of tasks for a list of checkpoints, written as a
-// markdown table in the NoiseFormer paper's layout. docs/glue.md has the protocol.
-#include <cctype>
+// (glue/finetune.h), or with --all a list of tasks for a list of checkpoints, each with one or
+// more seeds, written as a table in the NoiseFormer paper's layout (glue/sweep.h, glue/table.h).
+// docs/glue.md has the protocol.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <memory>
 
 #include "io/checkpoint.h"
 #include "train/config_file.h"
 #include "cli/commands.h"
 #include "glue/finetune.h"
+#include "glue/sweep.h"
 #include "train/train_flags.h"
 
 namespace nf::cli {
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string slug(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-    if (ok) o += c;
-    else if (!o.empty() && o.back() != '_') o += '_';
-  }
-  while (!o.empty() && o.back() == '_') o.pop_back();
-  return o.empty() ? "model" : o;
-}
-
-}  // namespace
-
 int cmd_glue(int argc, char** argv) {
   GlueOptions o;
   std::vector<std::string> tasks, checkpoints, labels;
   std::string out, table;
-  bool all = false;
+  bool all = false, skip_missing = false;
+  int64_t seeds = 1;
   CLI::App app = make_app("glue", "Fine-tune a pre-trained checkpoint on GLUE tasks and score the dev sets");
   app.add_option("--task,--tasks", tasks,
                  "GLUE task: CoLA SST-2 MRPC QQP STS-B MNLI QNLI RTE WNLI (--all: several; default the paper's "
@@ -46,10 +31,18 @@ int cmd_glue(int argc, char** argv) {
   app.add_option("--checkpoint,--checkpoints", checkpoints, "pre-trained model .safetensors (--all: several)")->required();
   app.add_flag("--all", all, "run every task for every checkpoint and write a markdown table (one row per checkpoint)");
   app.add_option("--labels", labels, "--all: the table's row names, one per checkpoint (default: the attention kind)");
-  app.add_option("--table", table, "--all: the markdown table's file (default: <out>/glue_table.md)");
+  app.add_option("--table", table,
+                 "--all: the markdown table's file (default: <out>/glue_table.md); its JSON goes beside it as <name>.json");
+  app.add_option("--seeds", seeds,
+                 "--all: fine-tune every (checkpoint, task) this many times, with seeds --seed, --seed + 1, ...; "
+                 "cells show mean ± sample std")
+      ->capture_default_str();
+  app.add_flag("--skip-missing", skip_missing,
+               "--all: leave out tasks whose train or dev file is missing (their cells read n/a) instead of stopping");
   app.add_option("--out", out,
                  "output directory: predictions_<set>.tsv and metrics.json (default glue_out/<TASK>; --all: "
-                 "glue_out, one <row>/<TASK>/ folder per run)");
+                 "glue_out, one <row>/<TASK>/ folder per run, <row>/<TASK>/seed<S>/ with --seeds > 1; a finished "
+                 "run with the same settings is reused)");
   app.add_option("--epochs", o.epochs, "passes over train.tsv (0: score the untrained head)")->capture_default_str();
   app.add_option("--lr", o.lr, "peak learning rate (AdamW; warm-up, then cosine decay to 0)")->capture_default_str();
   app.add_option("--batch-size", o.batch_size, "examples per optimizer step")->capture_default_str();
@@ -70,7 +63,8 @@ int cmd_glue(int argc, char** argv) {
   if (!all) {
     if (tasks.size() != 1 || checkpoints.size() != 1)
       throw std::invalid_argument("give one --task and one --checkpoint (use --all for several)");
-    if (!labels.empty() || !table.empty()) throw std::invalid_argument("--labels and --table need --all");
+    if (!labels.empty() || !table.empty() || seeds != 1 || skip_missing)
+      throw std::invalid_argument("--labels, --table, --seeds and --skip-missing need --all");
     o.task = tasks[0];
     o.checkpoint = checkpoints[0];
     o.out_dir = out.empty() ? (fs::path("glue_out") / glue_task_info(o.task).name).string() : out;
@@ -79,9 +73,7 @@ int cmd_glue(int argc, char** argv) {
     return 0;
   }
 
-  // ---- --all: tasks x checkpoints ----
-  if (tasks.empty()) tasks = paper_glue_tasks();
-  for (std::string& t : tasks) t = glue_task_info(t).name;  // validates, and GLUE's spelling
+  // ---- --all: seeds x checkpoints x tasks ----
   if (!labels.empty() && labels.size() != checkpoints.size())
     throw std::invalid_argument("--labels: " + std::to_string(labels.size()) + " names for " +
                                 std::to_string(checkpoints.size()) + " checkpoints");
@@ -96,46 +88,23 @@ int cmd_glue(int argc, char** argv) {
     for (size_t i = 0; i < checkpoints.size(); ++i)
       labels.push_back(seen[kinds[i]] > 1 ? kinds[i] + " (" + checkpoints[i] + ")" : kinds[i]);
   }
-  const fs::path out_dir = out.empty() ? fs::path("glue_out") : fs::path(out);
-  const std::string table_path = table.empty() ? (out_dir / "glue_table.md").string() : table;
-  // Everything is checked before the first (possibly hours-long) run starts.
-  for (const auto& t : tasks) {
-    GlueOptions check = o;
-    check.task = t;
-    check_glue_task_files(check);
-  }
-  for (const auto& c : checkpoints) check_glue_checkpoint(c);
-  std::vector<std::vector<std::unique_ptr<GlueRunResult>>> results(checkpoints.size());
-  auto write_table = [&] {
-    std::vector<std::vector<const GlueRunResult*>> view(checkpoints.size());
-    for (size_t r = 0; r < results.size(); ++r)
-      for (const auto& p : results[r]) view[r].push_back(p.get());
-    const std::string md = glue_markdown_table(labels, tasks, view);
-    const fs::path tp(table_path);
-    if (tp.has_parent_path()) fs::create_directories(tp.parent_path());
-    const std::string tmp = table_path + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << md;
-      if (!f) throw std::runtime_error(tmp + ": write failed");
-    }
-    fs::rename(tmp, table_path);
-    return md;
-  };
-  for (size_t r = 0; r < checkpoints.size(); ++r) {
-    for (const auto& t : tasks) {
-      GlueOptions run = o;
-      run.task = t;
-      run.checkpoint = checkpoints[r];
-      run.out_dir = (out_dir / (std::to_string(r + 1) + "_" + slug(labels[r])) / t).string();
-      results[r].push_back(std::make_unique<GlueRunResult>(run_glue(run)));
-      std::printf("%s\n", results[r].back()->summary.dump().c_str());
-      std::fflush(stdout);
-      write_table();  // kept current, so a long sweep shows its progress
-    }
-  }
-  const std::string md = write_table();
-  if (!o.quiet) std::fprintf(stderr, "\n%s\nwrote %s\n", md.c_str(), table_path.c_str());
+  GlueSweepOptions sweep;
+  sweep.run = o;
+  sweep.tasks = tasks;
+  sweep.checkpoints = checkpoints;
+  sweep.labels = labels;
+  sweep.out_dir = out.empty() ? "glue_out" : out;
+  sweep.table_path = table;
+  sweep.seeds = seeds;
+  sweep.skip_missing = skip_missing;
+  const GlueSweepResult r = run_glue_sweep(sweep, [](const nlohmann::ordered_json& summary) {
+    std::printf("%s\n", summary.dump().c_str());
+    std::fflush(stdout);
+  });
+  if (!o.quiet)
+    std::fprintf(stderr, "\n%s\n%lld runs fine-tuned, %lld reused; wrote %s and %s\n", r.markdown.c_str(),
+                 static_cast<long long>(r.trained), static_cast<long long>(r.reused), r.table_path.c_str(),
+                 r.json_path.c_str());
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// GLUE fine-tuning: encoding, the training loop, dev evaluation, predictions and the --all table.
+// GLUE fine-tuning: encoding, the training loop, dev evaluation and predictions.
 // The protocol and its choices are in glue_finetune.h and docs/glue.md.
 #include "glue/finetune.h"
 
@@ -7,14 +7,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 
 #include "models/sequence_classifier.h"
 #include "tensor/device_hooks.h"
 #include "io/checkpoint.h"
+#include "io/file.h"
 #include "optim/optim.h"
 #include "train/eval_scope.h"
 #include "train/format.h"
@@ -350,7 +351,12 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   }
 
   // ---- outputs ----
-  if (!opt.out_dir.empty()) fs::create_directories(opt.out_dir);
+  if (!opt.out_dir.empty()) {
+    fs::create_directories(opt.out_dir);
+    // An earlier run's metrics.json goes before the new predictions replace its own, so that a
+    // run killed in between never leaves a metrics.json beside predictions it did not make.
+    fs::remove(fs::path(opt.out_dir) / "metrics.json");
+  }
   nlohmann::ordered_json metrics = nlohmann::ordered_json::object(), majority = nlohmann::ordered_json::object(),
                          pred_files = nlohmann::ordered_json::object(), malformed = nlohmann::ordered_json::object();
   malformed["train"] = train.malformed_rows;
@@ -365,8 +371,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
     malformed[info.dev_sets[d].name] = devs[d].malformed_rows;
     if (!opt.out_dir.empty()) {
       r.predictions_file = (fs::path(opt.out_dir) / ("predictions_" + info.dev_sets[d].name + ".tsv")).string();
-      std::ofstream f(r.predictions_file, std::ios::binary | std::ios::trunc);
-      if (!f) throw std::runtime_error(r.predictions_file + ": cannot write");
+      std::ostringstream f;
       f << "index\tprediction\tlabel\n";
       for (size_t i = 0; i < preds[d].size(); ++i) {
         const GlueExample& ex = devs[d].examples[i];
@@ -378,7 +383,7 @@ GlueRunResult run_glue(const GlueOptions& opt) {
           f << ex.id << '\t' << info.label_names[static_cast<size_t>(preds[d][i])] << '\t'
             << info.label_names[static_cast<size_t>(dev_ref[d][i])] << '\n';
       }
-      if (!f) throw std::runtime_error(r.predictions_file + ": write failed");
+      write_file_atomic(r.predictions_file, f.str());
       pred_files[info.dev_sets[d].name] = r.predictions_file;
     }
     result.dev.push_back(std::move(r));
@@ -397,7 +402,10 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   j["lr"] = opt.lr;
   j["batch_size"] = opt.batch_size;
   j["warmup"] = opt.warmup;
+  j["weight_decay"] = opt.weight_decay;
+  j["grad_clip"] = opt.grad_clip;
   j["seed"] = opt.seed;
+  j["max_train"] = opt.max_train;
   j["train_examples"] = N;
   j["train_loss"] = last_train_loss;
   j["truncated"] = {{"train", train_enc.truncated}, {"dev", dev_truncated}};
@@ -406,74 +414,10 @@ GlueRunResult run_glue(const GlueOptions& opt) {
   j["history"] = history;
   if (!opt.out_dir.empty()) j["predictions"] = pred_files;
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  if (!opt.out_dir.empty()) {
-    const fs::path mp = fs::path(opt.out_dir) / "metrics.json";
-    std::ofstream f(mp, std::ios::binary | std::ios::trunc);
-    f << j.dump(2) << "\n";
-    if (!f) throw std::runtime_error(mp.string() + ": write failed");
-  }
+  // Written last and atomically: a metrics.json that exists is complete and describes the
+  // predictions beside it, which is what lets `glue --all` reuse a finished run.
+  if (!opt.out_dir.empty()) write_file_atomic((fs::path(opt.out_dir) / "metrics.json").string(), j.dump(2) + "\n");
   return result;
-}
-
-// ---- the table -------------------------------------------------------------------------------------
-
-const std::vector<std::string>& paper_glue_tasks() {
-  static const std::vector<std::string> t = {"MRPC", "CoLA", "MNLI", "QQP", "RTE", "QNLI", "SST-2"};
-  return t;
-}
-
-std::string glue_table_header(const std::string& task) {
-  const GlueTaskInfo& info = glue_task_info(task);
-  auto short_name = [](const std::string& m) -> std::string {
-    if (m == "f1") return "F1";
-    if (m == "accuracy") return "acc";
-    if (m == "mcc") return "MCC";
-    if (m == "pearson") return "Pearson";
-    if (m == "spearman") return "Spearman";
-    return m;
-  };
-  std::string what;
-  if (info.dev_sets.size() > 1) {
-    for (const auto& d : info.dev_sets) what += (what.empty() ? "" : "/") + std::string(d.name == "matched" ? "m" : d.name == "mismatched" ? "mm" : d.name);
-    what += " " + short_name(info.metrics.front());
-  } else {
-    for (const auto& m : info.metrics) what += (what.empty() ? "" : "/") + short_name(m);
-  }
-  return info.name + " (" + what + ")";
-}
-
-std::string glue_table_cell(const GlueRunResult& r) {
-  std::string cell;
-  for (const auto& d : r.dev)
-    for (auto& [name, v] : d.scores.metrics) cell += (cell.empty() ? "" : "/") + format_double("%.2f", 100.0 * v);
-  return cell;
-}
-
-std::string glue_markdown_table(const std::vector<std::string>& row_labels, const std::vector<std::string>& tasks,
-                                const std::vector<std::vector<const GlueRunResult*>>& results) {
-  auto escape = [](const std::string& s) {
-    std::string o;
-    for (char c : s) {
-      if (c == '|') o += "\\|";
-      else if (c == '\n') o += ' ';
-      else o += c;
-    }
-    return o;
-  };
-  std::string out = "| Model |";
-  for (const auto& t : tasks) out += " " + glue_table_header(t) + " |";
-  out += "\n|---|";
-  for (size_t i = 0; i < tasks.size(); ++i) out += "---|";
-  out += "\n";
-  for (size_t r = 0; r < row_labels.size(); ++r) {
-    out += "| " + escape(row_labels[r]) + " |";
-    for (size_t c = 0; c < tasks.size(); ++c) {
-      const GlueRunResult* res = r < results.size() && c < results[r].size() ? results[r][c] : nullptr;
-      out += " " + (res ? glue_table_cell(*res) : std::string("–")) + " |";
-    }
-    out += "\n";
-  }
-  return out;
 }
 
 }  // namespace nf

@@ -2,7 +2,8 @@
 // GLUE fine-tuning and evaluation of a pre-trained GPT (the NoiseFormer paper's protocol;
 // docs/glue.md): tokenise with the checkpoint's own tokenizer, fine-tune the GPT with a
 // SequenceClassifier head on <task>/train.tsv, score every dev set after each epoch with the
-// metrics GLUE reports, write the final epoch's predictions.
+// metrics GLUE reports, write the final epoch's predictions. Several tasks, checkpoints and seeds
+// with a table of the results: glue/sweep.h.
 //
 // Input encoding (GlueEncoder):
 //   single sentence   tokens(sentence)
@@ -76,7 +77,7 @@ struct GlueRunResult {
   std::string task;                  // GLUE's name, e.g. "SST-2"
   std::vector<GlueDevResult> dev;    // one per dev set (MNLI: matched, mismatched)
   double score = 0;                  // glue_task_score over the dev sets
-  nlohmann::ordered_json summary;    // the JSON line `noiseformer glue` prints
+  nlohmann::ordered_json summary;    // the JSON line `noiseformer glue` prints, and metrics.json
 };
 
 // Runs the whole protocol. Errors (missing files, a checkpoint without tokenizer, bad options)
@@ -89,20 +90,5 @@ GlueRunResult run_glue(const GlueOptions& opt);
 void check_glue_task_files(const GlueOptions& opt);
 // The checkpoint loads (config, weights) and carries a tokenizer matching its vocabulary:
 void check_glue_checkpoint(const std::string& path);
-
-// The markdown table of `glue --all`, the paper's layout: one row per model, one column per task
-// (in the order given). A cell holds the task's GLUE metrics ×100 joined by "/" (MRPC and QQP:
-// F1/accuracy; STS-B: Pearson/Spearman; MNLI: matched/mismatched accuracy; CoLA: Matthews
-// correlation; others accuracy); "–" where a run is missing. results[row][col] pairs with
-// row_labels[row] and tasks[col].
-std::string glue_markdown_table(const std::vector<std::string>& row_labels, const std::vector<std::string>& tasks,
-                                const std::vector<std::vector<const GlueRunResult*>>& results);
-// One cell of that table, e.g. "81.20/74.75".
-std::string glue_table_cell(const GlueRunResult& r);
-// Its column header, e.g. "MRPC (F1/acc)", "MNLI (m/mm)".
-std::string glue_table_header(const std::string& task);
-
-// The paper's task order: MRPC, CoLA, MNLI, QQP, RTE, QNLI, SST-2.
-const std::vector<std::string>& paper_glue_tasks();
 
 }  // namespace nf

@@ -135,24 +135,26 @@ double GlueScores::average() const {
   return sum / static_cast<double>(metrics.size());
 }
 
+std::string glue_eval_set_name(GlueTask task, const std::string& dev_set) {
+  if (task == GlueTask::MNLI) {
+    if (dev_set == "matched") return "MNLI-m";
+    if (dev_set == "mismatched") return "MNLI-mm";
+    throw std::invalid_argument("glue_metrics: MNLI has two dev sets; score each with dev_set "
+                                "\"matched\" or \"mismatched\", not \"" + dev_set + "\"");
+  }
+  const GlueTaskInfo& info = glue_task_info(task);
+  if (dev_set != "dev")
+    throw std::invalid_argument("glue_metrics: " + info.name + " has one dev set, \"dev\", not \"" + dev_set + "\"");
+  return info.name;
+}
+
 GlueScores glue_metrics(GlueTask task, const std::vector<double>& predictions,
                         const std::vector<double>& references, const std::string& dev_set) {
   const GlueTaskInfo& info = glue_task_info(task);
   check_pair("glue_metrics", predictions, references);
 
   GlueScores out;
-  if (task == GlueTask::MNLI) {
-    if (dev_set == "matched") out.eval_set = "MNLI-m";
-    else if (dev_set == "mismatched") out.eval_set = "MNLI-mm";
-    else
-      throw std::invalid_argument("glue_metrics: MNLI has two dev sets; score each with dev_set "
-                                  "\"matched\" or \"mismatched\", not \"" + dev_set + "\"");
-  } else {
-    if (dev_set != "dev")
-      throw std::invalid_argument("glue_metrics: " + info.name + " has one dev set, \"dev\", not \"" +
-                                  dev_set + "\"");
-    out.eval_set = info.name;
-  }
+  out.eval_set = glue_eval_set_name(task, dev_set);
 
   if (info.num_classes == 1) {  // STS-B: regression
     out.metrics = {{"pearson", pearson_correlation(predictions, references)},

@@ -46,6 +46,11 @@ struct GlueScores {
 GlueScores glue_metrics(GlueTask task, const std::vector<double>& predictions,
                         const std::vector<double>& references, const std::string& dev_set = "dev");
 
+// The name GLUE's leaderboard gives a dev set of `task` (GlueScores::eval_set): the task's name,
+// or "MNLI-m" / "MNLI-mm" for MNLI's "matched" / "mismatched". Throws std::invalid_argument for a
+// dev_set the task does not have.
+std::string glue_eval_set_name(GlueTask task, const std::string& dev_set);
+
 // GLUE's single number for a task: the mean of its metrics, averaged over its dev sets
 // (MRPC: (F1 + accuracy) / 2; MNLI: (MNLI-m + MNLI-mm) / 2).
 double glue_task_score(const std::vector<GlueScores>& dev_sets);
