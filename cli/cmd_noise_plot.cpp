@@ -22,20 +22,20 @@ int cmd_noise_plot(int argc, char** argv) {
   add_config_option(app);
   if (auto rc = parse_or_exit(app, argc, argv)) return *rc;
   if (log.empty() == checkpoint.empty()) throw std::invalid_argument("give --log or --checkpoint");
-  if (!checkpoint.empty()) {
-    const NoiseHistory h = noise_by_distance(*load_model(checkpoint).model);
-    if (!json_out.empty()) write_json_file(json_out, noise_history_json(h));
+  const bool by_distance = !checkpoint.empty();
+  const NoiseHistory h = by_distance ? noise_by_distance(*load_model(checkpoint).model) : read_noise_history(log);
+  if (!json_out.empty()) write_json_file(json_out, noise_history_json(h));
+  const size_t layers = h.sigma[0].size(), maps = layers > 0 ? h.sigma[0][0].size() : 0;
+  if (by_distance) {
     noise_chart(h, param, "Noise " + param + " by distance: " + checkpoint, "distance i - j").write_png(out);
     std::fprintf(stderr, "noise-plot: distances 0 to %lld, %zu layers x %zu maps -> %s\n",
-                 static_cast<long long>(h.x.back()), h.sigma[0].size(), h.sigma[0][0].size(), out.c_str());
-    return 0;
+                 static_cast<long long>(h.x.back()), layers, maps, out.c_str());
+  } else {
+    noise_chart(h, param, "Noise " + param + " over training: " + log).write_png(out);
+    std::fprintf(stderr, "noise-plot: %zu evaluations (iterations %lld to %lld), %zu layers x %zu maps -> %s\n",
+                 h.x.size(), static_cast<long long>(h.x.front()), static_cast<long long>(h.x.back()), layers, maps,
+                 out.c_str());
   }
-  const NoiseHistory h = read_noise_history(log);
-  if (!json_out.empty()) write_json_file(json_out, noise_history_json(h));
-  noise_chart(h, param, "Noise " + param + " over training: " + log).write_png(out);
-  std::fprintf(stderr, "noise-plot: %zu evaluations (iterations %lld to %lld), %zu layers x %zu maps -> %s\n",
-               h.x.size(), static_cast<long long>(h.x.front()), static_cast<long long>(h.x.back()),
-               h.sigma[0].size(), h.sigma[0].empty() ? size_t(0) : h.sigma[0][0].size(), out.c_str());
   return 0;
 }
 

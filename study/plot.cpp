@@ -256,10 +256,14 @@ std::string tick_label(double v, double step) {
   return buf;
 }
 
-Canvas line_chart(const std::vector<Series>& series, const std::string& title, const std::string& x_label,
+Canvas line_chart(const std::vector<Series>& input, const std::string& title, const std::string& x_label,
                   const std::string& y_label, int width, int height, bool log2_x) {
-  // Positions along x are drawn at tx(x): the value itself, or its base-2 logarithm.
-  const auto tx = [log2_x](double x) { return log2_x ? (x > 0 ? std::log2(x) : NAN) : x; };
+  // On a log2 axis each x is drawn at log2(x) (x <= 0 is not drawn); from here on the chart works
+  // on drawn positions only, and only the tick labels turn them back into values.
+  std::vector<Series> series = input;
+  if (log2_x)
+    for (Series& s : series)
+      for (double& x : s.x) x = x > 0 ? std::log2(x) : NAN;
   Canvas cv(width, height);
   int legend_w = 0;
   for (const Series& s : series) legend_w = std::max(legend_w, Canvas::text_width(s.label) + 34);
@@ -272,9 +276,9 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
     if (!s.lo.empty() && (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()))
       throw std::invalid_argument("line_chart: series '" + s.label + "' has a band of another length than x");
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(tx(s.x[i])) || !std::isfinite(s.y[i])) continue;
-      x0 = std::min(x0, tx(s.x[i]));
-      x1 = std::max(x1, tx(s.x[i]));
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
+      x0 = std::min(x0, s.x[i]);
+      x1 = std::max(x1, s.x[i]);
       y0 = std::min(y0, s.y[i]);
       y1 = std::max(y1, s.y[i]);
       if (!s.lo.empty() && std::isfinite(s.lo[i]) && std::isfinite(s.hi[i])) {
@@ -294,7 +298,6 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
     xt.clear();
     for (double k = std::ceil(x0); k <= x1 + 1e-9; k += 1) xt.push_back(k);
   }
-  // px takes a position on the drawn axis (tx already applied), py a value.
   auto px = [&](double x) { return left + static_cast<int>(std::lround((x - x0) / (x1 - x0) * (pw - 1))); };
   auto py = [&](double y) { return top + ph - 1 - static_cast<int>(std::lround((y - y0) / (y1 - y0) * (ph - 1))); };
 
@@ -329,10 +332,10 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
   for (const Series& s : series) {
     if (s.lo.empty()) continue;
     for (size_t i = 0; i + 1 < s.x.size(); ++i) {
-      if (!std::isfinite(tx(s.x[i])) || !std::isfinite(tx(s.x[i + 1])) || !std::isfinite(s.lo[i]) ||
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.x[i + 1]) || !std::isfinite(s.lo[i]) ||
           !std::isfinite(s.hi[i]) || !std::isfinite(s.lo[i + 1]) || !std::isfinite(s.hi[i + 1]))
         continue;
-      const int Xa = px(tx(s.x[i])), Xb = px(tx(s.x[i + 1]));
+      const int Xa = px(s.x[i]), Xb = px(s.x[i + 1]);
       // The last column of a segment is the first of the next: draw it once.
       const int end = i + 2 < s.x.size() ? Xb - 1 : Xb;
       for (int X = Xa; X <= end; ++X) {
@@ -348,11 +351,11 @@ Canvas line_chart(const std::vector<Series>& series, const std::string& title, c
     int lx = 0, ly = 0;
     bool have = false;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(tx(s.x[i])) || !std::isfinite(s.y[i])) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) {
         have = false;
         continue;
       }
-      const int X = px(tx(s.x[i])), Y = py(s.y[i]);
+      const int X = px(s.x[i]), Y = py(s.y[i]);
       if (have) cv.line(lx, ly, X, Y, s.color, 2);
       if (s.markers) cv.fill_rect(X - 2, Y - 2, 5, 5, s.color);
       lx = X, ly = Y, have = true;
