@@ -61,10 +61,8 @@ class LineParser {
     split_fields(std::string_view(line_).substr(0, bar));
 
     WordNetSynset s;
-    s.offset = next("synset_offset");
-    if (!digits(s.offset, 8)) fail("synset_offset '" + quoted(s.offset) + "' is not 8 digits");
-    const std::string lex_filenum = next("lex_filenum");
-    if (!digits(lex_filenum, 2)) fail("lex_filenum '" + quoted(lex_filenum) + "' is not 2 digits");
+    s.offset = number("", "synset_offset", 8, kDecimal);
+    number("", "lex_filenum", 2, kDecimal);
     const std::string ss_type = next("ss_type");
     const std::string allowed = types_of(pos_);
     if (ss_type.size() != 1 || allowed.find(ss_type[0]) == std::string::npos)
@@ -72,46 +70,34 @@ class LineParser {
            (allowed.size() == 1 ? allowed : "a or s") + ")");
     s.ss_type = ss_type[0];
 
-    const std::string w_cnt = next("w_cnt");
-    if (!hex_digits(w_cnt, 2)) fail("w_cnt '" + quoted(w_cnt) + "' is not 2 hex digits");
-    const int words = std::stoi(w_cnt, nullptr, 16);
+    const int words = std::stoi(number("", "w_cnt", 2, kHex), nullptr, 16);
     if (words == 0) fail("w_cnt is 00: a synset has at least one word");
     for (int i = 1; i <= words; ++i) {
       const std::string n = std::to_string(i) + " of " + std::to_string(words);
       s.words.push_back(word(next("word " + n)));
-      const std::string lex_id = next("lex_id of word " + n);
-      if (!hex_digits(lex_id, 1)) fail("word " + n + ": lex_id '" + quoted(lex_id) + "' is not 1 hex digit");
+      number("word " + n, "lex_id", 1, kHex);
     }
 
-    const std::string p_cnt = next("p_cnt");
-    if (!digits(p_cnt, 3)) fail("p_cnt '" + quoted(p_cnt) + "' is not 3 digits");
-    const int pointers = std::stoi(p_cnt);
+    const int pointers = std::stoi(number("", "p_cnt", 3, kDecimal));
     for (int i = 1; i <= pointers; ++i) {
       const std::string n = "pointer " + std::to_string(i) + " of " + std::to_string(pointers);
       const std::string symbol = next(n + " (symbol)");
       if (!is_pointer_symbol(symbol)) fail(n + ": '" + quoted(symbol) + "' is not a pointer symbol");
-      const std::string target = next(n + " (synset_offset)");
-      if (!digits(target, 8)) fail(n + ": synset_offset '" + quoted(target) + "' is not 8 digits");
+      number(n, "synset_offset", 8, kDecimal);
       const std::string target_pos = next(n + " (pos)");
       if (target_pos.size() != 1 || std::string("nvasr").find(target_pos[0]) == std::string::npos)
         fail(n + ": pos '" + quoted(target_pos) + "' is not n, v, a, s or r");
-      const std::string source_target = next(n + " (source/target)");
-      if (!hex_digits(source_target, 4))
-        fail(n + ": source/target '" + quoted(source_target) + "' is not 4 hex digits");
+      number(n, "source/target", 4, kHex);
     }
 
     if (pos_ == "verb") {  // only data.verb lists generic sentence frames
-      const std::string f_cnt = next("f_cnt");
-      if (!digits(f_cnt, 2)) fail("f_cnt '" + quoted(f_cnt) + "' is not 2 digits");
-      const int frames = std::stoi(f_cnt);
+      const int frames = std::stoi(number("", "f_cnt", 2, kDecimal));
       for (int i = 1; i <= frames; ++i) {
         const std::string n = "frame " + std::to_string(i) + " of " + std::to_string(frames);
         const std::string plus = next(n + " ('+')");
         if (plus != "+") fail(n + ": expected '+', found '" + quoted(plus) + "'");
-        const std::string f_num = next(n + " (f_num)");
-        if (!digits(f_num, 2)) fail(n + ": f_num '" + quoted(f_num) + "' is not 2 digits");
-        const std::string w_num = next(n + " (w_num)");
-        if (!hex_digits(w_num, 2)) fail(n + ": w_num '" + quoted(w_num) + "' is not 2 hex digits");
+        number(n, "f_num", 2, kDecimal);
+        number(n, "w_num", 2, kHex);
       }
     }
     if (at_ < fields_.size())
@@ -141,6 +127,17 @@ class LineParser {
     if (at_ >= fields_.size())
       fail("' | ' comes after " + std::to_string(fields_.size()) + " fields, where " + what + " should be");
     return fields_[at_++];
+  }
+
+  // The next field, a number of exactly `width` digits. `name` is the field's name in wninput(5WN);
+  // `owner` ("pointer 2 of 3", or "" for the synset itself) says whose field it is in a complaint.
+  enum Base { kDecimal, kHex };
+  std::string number(const std::string& owner, const std::string& name, size_t width, Base base) {
+    const std::string field = next(owner.empty() ? name : owner + " (" + name + ")");
+    if (!(base == kHex ? hex_digits(field, width) : digits(field, width)))
+      fail((owner.empty() ? "" : owner + ": ") + name + " '" + quoted(field) + "' is not " + std::to_string(width) +
+           (base == kHex ? " hex digit" : " digit") + (width == 1 ? "" : "s"));
+    return field;
   }
 
   // "Canis_familiaris" -> "Canis familiaris"; data.adj's "alone(p)" -> "alone".
@@ -213,25 +210,18 @@ std::vector<WordNetSynset> parse_wordnet_data(const std::string& text, const std
                                               const std::string& name) {
   types_of(pos);  // an unknown part of speech is the caller's mistake: say so before reading
   std::vector<WordNetSynset> synsets;
-  size_t line_no = 0, start = 0;
   bool in_header = true;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  for_each_line(text, [&](const std::string& line, size_t line_no) {
     const std::string where = name + ":" + std::to_string(line_no);
     if (line.compare(0, 2, "  ") == 0) {
       if (!in_header)
         throw std::runtime_error(where + ": a licence header line (two leading spaces) after the first synset");
-      continue;
+      return;
     }
     in_header = false;
     if (line.empty()) throw std::runtime_error(where + ": empty line (every line after the header is a synset)");
     synsets.push_back(LineParser(line, pos, where).parse());
-  }
+  });
   if (synsets.empty()) throw std::runtime_error(name + ": no synset lines (not a WordNet data file?)");
   return synsets;
 }

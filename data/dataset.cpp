@@ -22,14 +22,22 @@
 
 namespace nf {
 
+namespace {
+// Ids as the bytes of little-endian uint16 (the caller has checked that they fit).
+template <class Id>
+std::string little_endian_uint16(const std::vector<Id>& ids) {
+  std::string bytes(ids.size() * 2, '\0');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    bytes[2 * i] = static_cast<char>(ids[i] & 0xFF);
+    bytes[2 * i + 1] = static_cast<char>((ids[i] >> 8) & 0xFF);
+  }
+  return bytes;
+}
+}  // namespace
+
 // ---- files -----------------------------------------------------------------------------------
 void write_tokens(const std::string& path, const std::vector<uint16_t>& tokens) {
-  std::string bytes(tokens.size() * 2, '\0');
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    bytes[2 * i] = static_cast<char>(tokens[i] & 0xFF);
-    bytes[2 * i + 1] = static_cast<char>(tokens[i] >> 8);
-  }
-  write_file_atomic(path, bytes);
+  write_file_atomic(path, little_endian_uint16(tokens));
 }
 
 // ---- prepare ---------------------------------------------------------------------------------
@@ -43,16 +51,6 @@ size_t count_code_points(std::string_view text) {
   for (char c : text)
     if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
   return n;
-}
-
-// Ids as the bytes of little-endian uint16 (the vocabulary was checked to fit).
-std::string little_endian_uint16(const std::vector<int>& ids) {
-  std::string bytes(ids.size() * 2, '\0');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    bytes[2 * i] = static_cast<char>(ids[i] & 0xFF);
-    bytes[2 * i + 1] = static_cast<char>((ids[i] >> 8) & 0xFF);
-  }
-  return bytes;
 }
 
 // The distinct code points of one chunk, or where its first malformed UTF-8 is.

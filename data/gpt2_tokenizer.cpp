@@ -184,16 +184,8 @@ Gpt2Tokenizer Gpt2Tokenizer::from_vocab_dir(const std::string& dir) {
   // vocab.bpe: "#version: 0.2", then "left right" per line, by rank.
   std::vector<std::pair<std::string, std::string>> merges;
   std::vector<size_t> line_of;  // merge index -> line number, for error messages
-  const std::string text = read_file(vocab_path);
-  size_t line_no = 0;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    std::string line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || (line_no == 1 && line[0] == '#')) continue;
+  for_each_line(read_file(vocab_path), [&](const std::string& line, size_t line_no) {
+    if (line.empty() || (line_no == 1 && line[0] == '#')) return;
     const size_t space = line.find(' ');
     if (space == 0 || space == std::string::npos || space + 1 == line.size() ||
         line.find(' ', space + 1) != std::string::npos)
@@ -201,7 +193,7 @@ Gpt2Tokenizer Gpt2Tokenizer::from_vocab_dir(const std::string& dir) {
                                " is not two tokens separated by one space");
     merges.emplace_back(line.substr(0, space), line.substr(space + 1));
     line_of.push_back(line_no);
-  }
+  });
   try {
     tok.set_merges(merges, [&](size_t i) { return "line " + std::to_string(line_of[i]); });
   } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
 #pragma once
-// Whole-file reads and crash-safe writes, used by every writer in the project (token files,
-// meta.json, safetensors checkpoints, logs' companions, plots, study results).
+// Whole-file reads (and their lines) and crash-safe writes, used by every writer in the project
+// (token files, meta.json, safetensors checkpoints, logs' companions, plots, study results).
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,5 +18,21 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 
 // Reads a whole file; throws "<path>: cannot open (missing?)".
 std::string read_file(const std::string& path);
+
+// Calls fn(line, line_no) for each line of a file's `text`, numbered from 1, without its "\n"
+// and without a "\r" before it (a copy saved with CRLF line ends reads the same). A last line
+// without "\n" counts; a text that ends in "\n" has no empty line after it.
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+  size_t line_no = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(start, end - start));
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    fn(line, ++line_no);
+  }
+}
 
 }  // namespace nf

@@ -265,6 +265,27 @@ inline std::string gpt2_skip_message() {
          (env && *env ? env : NF_GPT2_VOCAB_DIR) +
          "; run scripts/install-deps.sh --gpt2-vocab or set NF_GPT2_VOCAB_DIR";
 }
+// Opens a test that needs GPT-2's own vocabulary: binds its directory to `dir`, or ends the test
+// with the skip message when the files are missing.
+#define NF_GPT2_VOCAB_OR_SKIP(dir)        \
+  const std::string dir = gpt2_vocab_dir(); \
+  if (dir.empty()) {                      \
+    MESSAGE(gpt2_skip_message());         \
+    return;                               \
+  }
+
+// The texts with GPT-2's reference ids in tests/data/gpt2 (see make-reference.sh there):
+// NAME.txt, and NAME.ids.json with the ids GPT-2's encoder gives for it.
+inline const char* const gpt2_fixture_names[] = {"english", "unicode", "code"};
+inline std::filesystem::path gpt2_fixture_path(const std::string& file) {
+  const std::filesystem::path path = std::filesystem::path(NF_SOURCE_DIR) / "tests/data/gpt2" / file;
+  REQUIRE_MESSAGE(std::filesystem::exists(path), path.string());
+  return path;
+}
+inline std::string gpt2_fixture_text(const std::string& name) { return read_bytes(gpt2_fixture_path(name + ".txt")); }
+inline std::vector<int> gpt2_fixture_ids(const std::string& name) {
+  return nlohmann::json::parse(read_bytes(gpt2_fixture_path(name + ".ids.json"))).get<std::vector<int>>();
+}
 
 // A GPT (2 layers unless told) small enough for gradient checks and quick training runs
 // (shared-diff rank 2).

@@ -733,26 +733,21 @@ TEST_SUITE("cli") {
 
 TEST_SUITE("gpt2") {
   TEST_CASE("prepare --tokenizer gpt2 with GPT-2's files; encode prints GPT-2's ids, decode gives the text back") {
-    const std::string vocab = gpt2_vocab_dir();
-    if (vocab.empty()) {
-      MESSAGE(gpt2_skip_message());
-      return;
-    }
+    NF_GPT2_VOCAB_OR_SKIP(vocab);
     TempDir tmp;
-    const std::string fixtures = std::string(NF_SOURCE_DIR) + "/tests/data/gpt2/";
-    Result p = run("prepare --input " + quote(fixtures + "english.txt") + " --out " + quote(tmp.file("data")) +
+    Result p = run("prepare --input " + quote(gpt2_fixture_path("english.txt").string()) + " --out " + quote(tmp.file("data")) +
                    " --tokenizer gpt2 --vocab-dir " + quote(vocab));
     REQUIRE_MESSAGE(p.code == 0, p.err);
     CHECK(contains(p.out, "tokenizer gpt2: vocab 50257"));
     const std::string meta = quote(tmp.file("data/meta.json"));
-    for (const char* name : {"english", "unicode", "code"}) {
+    for (const std::string name : gpt2_fixture_names) {
       CAPTURE(name);
-      Result e = run("encode --meta " + meta + " --input " + quote(fixtures + name + ".txt"));
+      Result e = run("encode --meta " + meta + " --input " + quote(gpt2_fixture_path(name + ".txt").string()));
       REQUIRE_MESSAGE(e.code == 0, e.err);
-      CHECK(nlohmann::json::parse(e.out) == nlohmann::json::parse(read_bytes(fixtures + name + ".ids.json")));
-      Result d = run("decode --meta " + meta + " --input " + quote(fixtures + name + ".ids.json"));
+      CHECK(nlohmann::json::parse(e.out).get<std::vector<int>>() == gpt2_fixture_ids(name));
+      Result d = run("decode --meta " + meta + " --input " + quote(gpt2_fixture_path(name + ".ids.json").string()));
       REQUIRE_MESSAGE(d.code == 0, d.err);
-      CHECK(d.out == read_bytes(fixtures + name + ".txt"));
+      CHECK(d.out == gpt2_fixture_text(name));
     }
   }
 }

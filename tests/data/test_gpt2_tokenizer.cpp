@@ -87,12 +87,6 @@ nf::Gpt2Tokenizer small_tokenizer(const TempDir& tmp, const Merges& merges) {
   return nf::Gpt2Tokenizer::from_vocab_dir(tmp.file("vocab"));
 }
 
-// A whole file's contents as a string (REQUIREs that it exists).
-std::string fixture(const std::string& name) {
-  const fs::path path = fs::path(NF_SOURCE_DIR) / "tests/data/gpt2" / name;
-  REQUIRE_MESSAGE(fs::exists(path), path.string());
-  return read_bytes(path);
-}
 
 }  // namespace
 
@@ -348,11 +342,7 @@ TEST_SUITE("data") {
 // GPT-2's own vocabulary: exact ids. Each test skips, saying so, when the files are missing.
 TEST_SUITE("gpt2") {
   TEST_CASE("GPT-2's vocabulary: the ids of real texts equal those of an independent encoder") {
-    const std::string dir = gpt2_vocab_dir();
-    if (dir.empty()) {
-      MESSAGE(gpt2_skip_message());
-      return;
-    }
+    NF_GPT2_VOCAB_OR_SKIP(dir);
     const nf::Gpt2Tokenizer tok = nf::Gpt2Tokenizer::from_vocab_dir(dir);
     CHECK(tok.vocab_size() == 50257);
     // tests/data/gpt2/NAME.ids.json were made by GPT-2's encoder ported to JavaScript (the npm
@@ -360,10 +350,10 @@ TEST_SUITE("gpt2") {
     // encoder.py gives the same ids. The texts hold contractions, digits, runs of spaces, tabs,
     // CRLF and blank lines, trailing spaces, accented and German letters, Chinese, Japanese,
     // Korean, emoji with modifiers and joiners, other scripts, combining marks and Unicode spaces.
-    for (const char* name : {"english", "unicode", "code"}) {
+    for (const char* name : gpt2_fixture_names) {
       CAPTURE(name);
-      const std::string text = fixture(std::string(name) + ".txt");
-      const std::vector<int> want = nlohmann::json::parse(fixture(std::string(name) + ".ids.json")).get<std::vector<int>>();
+      const std::string text = gpt2_fixture_text(name);
+      const std::vector<int> want = gpt2_fixture_ids(name);
       const std::vector<int> got = tok.encode(text);
       CHECK(got == want);
       CHECK(tok.decode(got) == text);
@@ -371,11 +361,7 @@ TEST_SUITE("gpt2") {
   }
 
   TEST_CASE("GPT-2's vocabulary: well-known ids; every id decodes; any bytes round trip") {
-    const std::string dir = gpt2_vocab_dir();
-    if (dir.empty()) {
-      MESSAGE(gpt2_skip_message());
-      return;
-    }
+    NF_GPT2_VOCAB_OR_SKIP(dir);
     const nf::Gpt2Tokenizer tok = nf::Gpt2Tokenizer::from_vocab_dir(dir);
     CHECK(tok.encode("Hello world") == std::vector<int>{15496, 995});
     CHECK(tok.encode(" the") == std::vector<int>{262});
@@ -395,18 +381,14 @@ TEST_SUITE("gpt2") {
   }
 
   TEST_CASE("GPT-2's vocabulary in a data directory: ids above 32767 survive the uint16 files") {
-    const std::string dir = gpt2_vocab_dir();
-    if (dir.empty()) {
-      MESSAGE(gpt2_skip_message());
-      return;
-    }
+    NF_GPT2_VOCAB_OR_SKIP(dir);
     TempDir tmp;
-    const std::string text = fixture("unicode.txt");
+    const std::string text = gpt2_fixture_text("unicode");
     nf::prepare_dataset(text, tmp.file("data"), "gpt2", 0, 0.0, dir);
     const auto tok = nf::load_tokenizer(tmp.file("data/meta.json"));
     CHECK(tok->vocab_size() == 50257);
     const auto train = nf::TokenData::load(tmp.file("data/train.bin"), tok->vocab_size());
-    const std::vector<int> want = nlohmann::json::parse(fixture("unicode.ids.json")).get<std::vector<int>>();
+    const std::vector<int> want = gpt2_fixture_ids("unicode");
     CHECK(std::vector<int>(train.tokens().begin(), train.tokens().end()) == want);
     CHECK(*std::max_element(want.begin(), want.end()) > 32767);
   }

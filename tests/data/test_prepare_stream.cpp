@@ -449,17 +449,12 @@ TEST_SUITE("data") {
 // GPT-2's own vocabulary, streamed in small chunks: still GPT-2's ids.
 TEST_SUITE("gpt2") {
   TEST_CASE("prepare streaming with GPT-2's vocabulary: the reference ids, for tiny chunks and two threads") {
-    const std::string vocab = gpt2_vocab_dir();
-    if (vocab.empty()) {
-      MESSAGE(gpt2_skip_message());
-      return;
-    }
+    NF_GPT2_VOCAB_OR_SKIP(vocab);
     TempDir tmp;
-    const std::string fixtures = std::string(NF_SOURCE_DIR) + "/tests/data/gpt2/";
-    for (const char* name : {"english", "unicode", "code"}) {
+    for (const char* name : gpt2_fixture_names) {
       CAPTURE(name);
-      const std::string text = read_bytes(fixtures + name + ".txt");
-      const std::vector<int> want = nlohmann::json::parse(read_bytes(fixtures + name + ".ids.json")).get<std::vector<int>>();
+      const std::string text = gpt2_fixture_text(name);
+      const std::vector<int> want = gpt2_fixture_ids(name);
       for (size_t chunk_bytes : {3, 50, 1 << 20}) {
         nf::PrepareOptions o = options("gpt2", chunk_bytes, 2, vocab);
         o.val_fraction = 0;
