@@ -52,13 +52,13 @@ std::string types_of(const std::string& pos) {
 // One synset line; every complaint is thrown as "<where>: <what>", where = "<file>:<line>".
 class LineParser {
  public:
-  LineParser(const std::string& line, const std::string& pos, std::string where)
+  LineParser(std::string_view line, const std::string& pos, std::string where)
       : line_(line), pos_(pos), where_(std::move(where)) {}
 
   WordNetSynset parse() {
     const size_t bar = line_.find(" | ");
-    if (bar == std::string::npos) fail("no ' | ' before a gloss (a synset line ends with \" | <gloss>\")");
-    split_fields(std::string_view(line_).substr(0, bar));
+    if (bar == std::string_view::npos) fail("no ' | ' before a gloss (a synset line ends with \" | <gloss>\")");
+    split_fields(line_.substr(0, bar));
 
     WordNetSynset s;
     s.offset = number("", "synset_offset", 8, kDecimal);
@@ -103,7 +103,7 @@ class LineParser {
     if (at_ < fields_.size())
       fail("'" + quoted(fields_[at_]) + "' where ' | ' and the gloss should follow (the counts promise no more fields)");
 
-    const std::string gloss = trim(std::string_view(line_).substr(bar + 3));
+    const std::string gloss = trim(line_.substr(bar + 3));
     if (gloss.empty()) fail("empty gloss after ' | '");
     s.gloss = split_wordnet_gloss(gloss);
     return s;
@@ -154,7 +154,7 @@ class LineParser {
     return w;
   }
 
-  const std::string& line_;
+  std::string_view line_;
   const std::string& pos_;
   const std::string where_;
   std::vector<std::string> fields_;
@@ -211,7 +211,7 @@ std::vector<WordNetSynset> parse_wordnet_data(const std::string& text, const std
   types_of(pos);  // an unknown part of speech is the caller's mistake: say so before reading
   std::vector<WordNetSynset> synsets;
   bool in_header = true;
-  for_each_line(text, [&](const std::string& line, size_t line_no) {
+  for_each_line(text, [&](std::string_view line, size_t line_no) {
     const std::string where = name + ":" + std::to_string(line_no);
     if (line.compare(0, 2, "  ") == 0) {
       if (!in_header)

@@ -184,14 +184,15 @@ Gpt2Tokenizer Gpt2Tokenizer::from_vocab_dir(const std::string& dir) {
   // vocab.bpe: "#version: 0.2", then "left right" per line, by rank.
   std::vector<std::pair<std::string, std::string>> merges;
   std::vector<size_t> line_of;  // merge index -> line number, for error messages
-  for_each_line(read_file(vocab_path), [&](const std::string& line, size_t line_no) {
+  const std::string vocab_text = read_file(vocab_path);
+  for_each_line(vocab_text, [&](std::string_view line, size_t line_no) {
     if (line.empty() || (line_no == 1 && line[0] == '#')) return;
     const size_t space = line.find(' ');
-    if (space == 0 || space == std::string::npos || space + 1 == line.size() ||
-        line.find(' ', space + 1) != std::string::npos)
-      throw std::runtime_error(vocab_path + ": line " + std::to_string(line_no) + " " + spelled(line) +
+    if (space == 0 || space == std::string_view::npos || space + 1 == line.size() ||
+        line.find(' ', space + 1) != std::string_view::npos)
+      throw std::runtime_error(vocab_path + ": line " + std::to_string(line_no) + " " + spelled(std::string(line)) +
                                " is not two tokens separated by one space");
-    merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+    merges.emplace_back(std::string(line.substr(0, space)), std::string(line.substr(space + 1)));
     line_of.push_back(line_no);
   });
   try {
@@ -226,7 +227,7 @@ Gpt2Tokenizer Gpt2Tokenizer::from_meta_json(const nlohmann::json& meta) {
     if (!m.is_string()) throw std::runtime_error(where + " is not a string: " + one_line(m.dump(), 60));
     const std::string s = m.get<std::string>();
     const size_t space = s.find(' ');
-    if (space == 0 || space == std::string::npos || space + 1 == s.size() ||
+    if (space == 0 || space == std::string_view::npos || space + 1 == s.size() ||
         s.find(' ', space + 1) != std::string::npos)
       throw std::runtime_error(where + " " + spelled(s) + " is not two tokens separated by one space");
     merges.emplace_back(s.substr(0, space), s.substr(space + 1));

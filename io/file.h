@@ -21,16 +21,17 @@ std::string read_file(const std::string& path);
 
 // Calls fn(line, line_no) for each line of a file's `text`, numbered from 1, without its "\n"
 // and without a "\r" before it (a copy saved with CRLF line ends reads the same). A last line
-// without "\n" counts; a text that ends in "\n" has no empty line after it.
+// without "\n" counts; a text that ends in "\n" has no empty line after it. `line` is a view
+// into `text`, valid while `text` is.
 template <class Fn>
 void for_each_line(std::string_view text, Fn&& fn) {
   size_t line_no = 0;
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    std::string line(text.substr(start, end - start));
+    std::string_view line = text.substr(start, end - start);
     start = end + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     fn(line, ++line_no);
   }
 }

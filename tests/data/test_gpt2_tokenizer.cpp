@@ -87,7 +87,6 @@ nf::Gpt2Tokenizer small_tokenizer(const TempDir& tmp, const Merges& merges) {
   return nf::Gpt2Tokenizer::from_vocab_dir(tmp.file("vocab"));
 }
 
-
 }  // namespace
 
 TEST_SUITE("data") {
